@@ -1,0 +1,85 @@
+"""The command line: a thin front end over the API.
+
+Each command lives in its own module of this package and provides ``NAME``,
+``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. Command modules
+import the heavy parts of the library (wasmtime above all) inside ``run`` so
+that ``wasmem info`` never pays for them at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+
+from ..errors import WasmError, WasmWarning
+
+# Order is the order of ``wasmem --help``.
+COMMANDS = (
+    "info",
+    "import_memory",
+    "export_memory",
+    "set_memory",
+    "define_memory",
+    "layout",
+    "add_data",
+    "validate",
+    "read",
+)
+
+
+def _available_commands():
+    for name in COMMANDS:
+        try:
+            yield importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:  # a command not built yet is simply absent
+            if e.name != f"{__name__}.{name}":
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wasmem",
+        description="Inspect, rewrite and generate the memory and static data of WebAssembly modules.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show a Python traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for mod in _available_commands():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show a Python traceback on errors")
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"wasmem: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", WasmWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return int(args._run(args) or 0)
+        except WasmError as e:
+            if args.debug:
+                raise
+            where = getattr(e, "path", None)
+            prefix = f"{where}: " if where else ""
+            print(f"wasmem: error: {prefix}{e}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            return 0
+        except KeyboardInterrupt:
+            print("wasmem: interrupted", file=sys.stderr)
+            return 130
+
+
+def entrypoint() -> None:
+    sys.exit(main())

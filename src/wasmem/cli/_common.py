@@ -1,0 +1,74 @@
+"""Helpers shared by the command modules: numbers, files, output."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+
+from ..errors import WasmError
+
+
+def number(text: str) -> int:
+    """A command-line number: decimal or 0x hex."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r} (decimal or 0x hex)") from None
+
+
+@contextlib.contextmanager
+def about(path):
+    """Attribute any WasmError raised inside to ``path`` (the CLI prints it)."""
+    try:
+        yield
+    except WasmError as e:
+        if getattr(e, "path", None) is None:
+            e.path = str(path)
+        raise
+    except OSError as e:
+        err = WasmError(e.strerror or str(e))
+        err.path = str(path)
+        raise err from e
+
+
+def read_input(path) -> bytes:
+    with about(path):
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def load_module(path, **kwargs):
+    from ..module import Module
+
+    data = read_input(path)
+    with about(path):
+        return Module.from_bytes(data, **kwargs)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_mutually_exclusive_group(required=True)
+    g.add_argument("-o", "--output", metavar="PATH", help="where to write the module (atomically)")
+    g.add_argument("--in-place", action="store_true", help="overwrite the input file (atomically)")
+
+
+def output_path(args, input_path) -> str:
+    return input_path if args.in_place else args.output
+
+
+def print_json(doc) -> None:
+    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def table(rows: list[list], headers: list[str]) -> str:
+    """Rows as an aligned text table (numbers right-aligned)."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    numeric = [all(isinstance(r[i], int) for r in rows) and rows for i in range(len(headers))]
+    out = []
+    for r in cells:
+        parts = [c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        out.append("  ".join(parts).rstrip())
+    return "\n".join(out)
