@@ -76,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except BrokenPipeError:
             return 0
+        except Exception as e:  # a bug: say so in one line, never a traceback unless asked
+            if args.debug:
+                raise
+            print(f"wasmem: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)",
+                  file=sys.stderr)
+            return 2
         except KeyboardInterrupt:
             print("wasmem: interrupted", file=sys.stderr)
             return 130

@@ -1,0 +1,58 @@
+"""`wasmem info`: what a module holds, as the plain data `--json` prints."""
+
+from __future__ import annotations
+
+from .binary.sections import VECTOR_SECTIONS
+
+
+def module_info(m, segments: bool = False) -> dict:
+    sections = []
+    for s in m.sections:
+        entry = {"id": s.id, "name": s.name, "offset": s.offset, "size": s.size}
+        if s.id in VECTOR_SECTIONS:
+            entry["count"] = m.count(s.id)
+        sections.append(entry)
+
+    memories = []
+    for index, mem in enumerate(m.memories):
+        imp = mem.import_
+        lim = mem.limits
+        memories.append({
+            "index": index,
+            "imported": imp is not None,
+            "module": imp.module if imp else None,
+            "name": imp.name if imp else None,
+            "exports": m.exports_of("memory", index),
+            "min": lim.min,
+            "max": lim.max,
+            "shared": lim.shared,
+            "memory64": lim.memory64,
+            **({"page_size": lim.page_size} if lim.page_size_log2 is not None else {}),
+        })
+
+    data = m.data
+    active = [d for d in data if d.mode == "active"]
+    placed = [(d.offset, d.offset + d.size) for d in active if d.memory == 0 and d.offset is not None]
+    doc = {
+        "size": len(m._data) if m._data is not None else len(m.to_bytes()),
+        "sections": sections,
+        "memories": memories,
+        "imports": [{"module": i.module, "name": i.name, "kind": i.kind} for i in m.imports],
+        "exports": [{"name": e.name, "kind": e.kind, "index": e.index} for e in m.exports],
+        "data": {
+            "count": len(data),
+            "active": len(active),
+            "passive": len(data) - len(active),
+            "bytes": sum(d.size for d in data),
+            "start": min((a for a, _ in placed), default=None),
+            "end": max((b for _, b in placed), default=None),
+        },
+        "symbols": m.symbols(),
+    }
+    if segments:
+        doc["segments"] = [
+            {"index": i, "mode": d.mode, "memory": d.memory if d.mode == "active" else None,
+             "offset": d.offset, "size": d.size}
+            for i, d in enumerate(data)
+        ]
+    return doc

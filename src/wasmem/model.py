@@ -1,0 +1,251 @@
+"""The typed entries of the sections wasmem models.
+
+Plain objects for things with identity (Memory, Import, Global, DataSegment),
+frozen dataclasses for values (Limits). Each entry remembers the exact bytes it
+was decoded from (``_raw``); changing any encoded field drops them, so an
+unchanged entry is written back byte for byte and a changed one is re-encoded
+canonically by the grammar. Entries refer to each other by object (a memory
+import's ``desc`` *is* the Memory); indices are assigned at write time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .binary import grammar as g
+from .binary.leb import encode_s
+
+
+class Entry:
+    """Base of mutable entries: setting an encoded field forgets the raw bytes."""
+
+    __slots__ = ("_raw",)
+    _NOT_ENCODED: frozenset = frozenset()
+
+    def __setattr__(self, name, value):
+        if name != "_raw" and name not in self._NOT_ENCODED:
+            object.__setattr__(self, "_raw", None)
+        object.__setattr__(self, name, value)
+
+    def encode(self) -> bytes:
+        raw = self._raw
+        if raw is not None:
+            return raw
+        return self._encode()
+
+    def _encode(self) -> bytes:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    @property
+    def changed(self) -> bool:
+        return self._raw is None
+
+
+@dataclass(frozen=True)
+class Limits:
+    min: int
+    max: int | None = None
+    shared: bool = False
+    memory64: bool = False
+    page_size_log2: int | None = None
+
+    @property
+    def flags(self) -> int:
+        return (
+            (g.LIMITS_MAX if self.max is not None else 0)
+            | (g.LIMITS_SHARED if self.shared else 0)
+            | (g.LIMITS_64 if self.memory64 else 0)
+            | (g.LIMITS_PAGE if self.page_size_log2 is not None else 0)
+        )
+
+    @property
+    def page_size(self) -> int:
+        return 1 << (16 if self.page_size_log2 is None else self.page_size_log2)
+
+    @classmethod
+    def from_container(cls, c) -> "Limits":
+        return cls(c.min, c.max, bool(c.flags & g.LIMITS_SHARED), bool(c.flags & g.LIMITS_64), c.page_size_log2)
+
+    def to_container(self) -> dict:
+        return {"flags": self.flags, "min": self.min, "max": self.max, "page_size_log2": self.page_size_log2}
+
+
+class Memory(Entry):
+    """A memory of the module, defined (``import_`` None) or imported."""
+
+    __slots__ = ("limits", "import_")
+    _NOT_ENCODED = frozenset(("import_",))
+
+    def __init__(self, limits: Limits, _raw: bytes | None = None):
+        self.limits = limits
+        self.import_ = None
+        self._raw = _raw
+
+    @property
+    def imported(self) -> bool:
+        return self.import_ is not None
+
+    def _encode(self) -> bytes:
+        return g.build(g.MemType, self.limits.to_container())
+
+    def __repr__(self):
+        return f"Memory({self.limits!r}, imported={self.imported})"
+
+
+class Global(Entry):
+    """A global: its type, and for defined globals the raw init expression."""
+
+    __slots__ = ("valtype", "mutable", "init", "import_", "_type_raw")
+    _NOT_ENCODED = frozenset(("import_", "_type_raw"))
+
+    def __init__(self, valtype, mutable: bool, init: bytes | None = None, _raw=None, _type_raw=None):
+        self.valtype = valtype
+        self.mutable = mutable
+        self.init = init
+        self.import_ = None
+        self._type_raw = _type_raw
+        self._raw = _raw
+
+    @property
+    def init_value(self) -> int | None:
+        """The constant when ``init`` is a single i32.const/i64.const, else None."""
+        return const_value(self.init)
+
+    def set_init_value(self, value: int) -> None:
+        """Replace a constant initializer, keeping its opcode (i32 or i64)."""
+        op = self.init[0] if self.init else (0x42 if self.valtype == 0x7E else 0x41)
+        self.init = const_expr(value, op)
+
+    def encode_type(self) -> bytes:
+        if self._raw is not None and self._type_raw is not None:
+            return self._type_raw
+        return g.build(g.GlobalType, {"valtype": self.valtype, "mutable": self.mutable})
+
+    def _encode(self) -> bytes:
+        return g.build(g.GlobalType, {"valtype": self.valtype, "mutable": self.mutable}) + bytes(self.init)
+
+    def __repr__(self):
+        return f"Global(valtype={self.valtype!r}, mutable={self.mutable}, init_value={self.init_value})"
+
+
+class Import(Entry):
+    """An import. ``desc`` is a type index (func), a Memory, a Global, or a raw
+    container (table, tag)."""
+
+    __slots__ = ("module", "name", "kind", "desc")
+
+    def __init__(self, module: str, name: str, kind: str, desc, _raw=None):
+        self.module = module
+        self.name = name
+        self.kind = kind
+        self.desc = desc
+        if isinstance(desc, (Memory, Global)):
+            desc.import_ = self
+        self._raw = _raw
+
+    def encode(self) -> bytes:
+        # a changed memory or global type under an unchanged import re-encodes the import
+        if self._raw is not None and not (isinstance(self.desc, Entry) and self.desc.changed):
+            return self._raw
+        return self._encode()
+
+    def _encode(self) -> bytes:
+        head = g.build(g.Name, self.module) + g.build(g.Name, self.name) + bytes((g.KIND_CODES[self.kind],))
+        d = self.desc
+        if isinstance(d, Memory):
+            return head + d.encode()
+        if isinstance(d, Global):
+            return head + d.encode_type()
+        if self.kind == "func":
+            return head + g.build(g.VarU32, d)
+        if self.kind == "table":
+            return head + g.build(g.TableType, d)
+        return head + g.build(g.TagType, d)
+
+    def __repr__(self):
+        return f"Import({self.module!r}, {self.name!r}, {self.kind!r})"
+
+
+class Export(Entry):
+    __slots__ = ("name", "kind", "index")
+
+    def __init__(self, name: str, kind: str, index: int, _raw=None):
+        self.name = name
+        self.kind = kind
+        self.index = index
+        self._raw = _raw
+
+    def _encode(self) -> bytes:
+        return g.build(g.Export, {"name": self.name, "kind": self.kind, "index": self.index})
+
+    def __repr__(self):
+        return f"Export({self.name!r}, {self.kind!r}, {self.index})"
+
+
+class DataSegment(Entry):
+    """A data segment. ``memory`` is an index in the memory space; ``offset``
+    the constant value of the offset expression (None if not a constant or
+    passive)."""
+
+    __slots__ = ("mode", "memory", "offset_expr", "data", "flags", "file_offset")
+    _NOT_ENCODED = frozenset(("file_offset",))
+
+    def __init__(self, mode: str, memory: int, offset_expr: bytes | None, data, flags: int | None = None,
+                 _raw=None, file_offset: int | None = None):
+        self.mode = mode
+        self.memory = memory
+        self.offset_expr = offset_expr
+        self.data = data
+        self.flags = flags
+        self.file_offset = file_offset
+        self._raw = _raw
+
+    @property
+    def offset(self) -> int | None:
+        return const_value(self.offset_expr) if self.mode == "active" else None
+
+    @offset.setter
+    def offset(self, value: int) -> None:
+        op = self.offset_expr[0] if self.offset_expr else 0x41
+        self.offset_expr = const_expr(value, op if op in (0x41, 0x42) else 0x41)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def _encode(self) -> bytes:
+        if self.mode == "passive":
+            flags = 1
+        elif self.memory != 0 or self.flags == 2:
+            flags = 2
+        else:
+            flags = 0
+        return g.build(
+            g.DataSegment,
+            {"flags": flags, "memory": self.memory, "offset_expr": self.offset_expr, "data": bytes(self.data)},
+        )
+
+    def __repr__(self):
+        return f"DataSegment({self.mode}, memory={self.memory}, offset={self.offset}, size={self.size})"
+
+
+def const_value(expr) -> int | None:
+    """Value of a constant expression that is exactly ``i32.const N end`` or ``i64.const N end``."""
+    if not expr or expr[0] not in (0x41, 0x42) or expr[-1] != 0x0B:
+        return None
+    from .binary.leb import read_s32, read_s64
+
+    try:
+        value, p = (read_s32 if expr[0] == 0x41 else read_s64)(expr, 1)
+    except Exception:
+        return None
+    if p != len(expr) - 1:
+        return None
+    return value
+
+
+def const_expr(value: int, op: int = 0x41) -> bytes:
+    """``i32.const value end`` (or i64 with op 0x42); i32 values are taken as 32-bit."""
+    if op == 0x41 and value >= 1 << 31:
+        value -= 1 << 32
+    return bytes((op,)) + encode_s(value) + b"\x0b"

@@ -1,0 +1,260 @@
+"""Module: a wasm module as sections in file order, with typed views on demand.
+
+``Module.from_bytes`` only frames the sections; the import, memory, global,
+export, start, data, data-count and name views are decoded on first access and
+cached on their section. ``to_bytes`` writes every section whose view did not
+change exactly as it was read, and re-encodes the others. The memory and data
+paths never decode code.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from .binary.leb import read_u32
+from .binary.sections import (
+    MAGIC,
+    CORE_VERSION,
+    VECTOR_SECTIONS,
+    RawSection,
+    insert_position,
+    section_header,
+    split_sections,
+)
+from .errors import DecodeError, WasmError
+from .views import VIEWS
+
+SYMBOLS = ("__heap_base", "__data_end", "__stack_pointer", "__rtti_base", "__memory_base")
+I32, I64 = 0x7F, 0x7E
+
+
+class Module:
+    def __init__(self, sections: list[RawSection], data=None):
+        self._sections = sections
+        self._data = data  # the input buffer the payload views point into
+
+    # -- reading and writing -----------------------------------------------------
+
+    @classmethod
+    def from_bytes(cls, data, *, strict: bool = False) -> "Module":
+        """Frame a module. With ``strict``, decode every modelled section and
+        every function body now, so that any malformed part raises here."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"expected bytes, not {type(data).__name__}")
+        m = cls(split_sections(data), data)
+        if strict:
+            m.check()
+        return m
+
+    @classmethod
+    def from_file(cls, path, **kwargs) -> "Module":
+        with open(path, "rb") as f:
+            return cls.from_bytes(f.read(), **kwargs)
+
+    def _pieces(self):
+        yield MAGIC + CORE_VERSION
+        for sec in self._sections:
+            view = sec.view
+            if view is None or not (view.changed or sec.new):
+                yield sec.header
+                yield sec.payload
+                continue
+            if sec.id in VECTOR_SECTIONS and len(view) == 0 and (sec.new or sec.id in (2, 5)):
+                # an emptied import or memory section is dropped, as asc does
+                continue
+            payload = view.encode()
+            yield section_header(sec.id, len(payload))
+            yield payload
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self._pieces())
+
+    def save(self, path) -> None:
+        """Write the module atomically: a temporary file beside ``path``, then rename."""
+        path = os.fspath(path)
+        pieces = list(self._pieces())  # encode everything before touching the disk
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".wasmem-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                for p in pieces:
+                    f.write(p)
+            if os.path.exists(path):
+                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    # -- sections and views ---------------------------------------------------------
+
+    @property
+    def sections(self) -> list[RawSection]:
+        return [s for s in self._sections if not s.new]
+
+    def section(self, sid: int, custom_name: str | None = None) -> RawSection | None:
+        for s in self._sections:
+            if s.id == sid and (custom_name is None or s.custom_name == custom_name):
+                return s
+        return None
+
+    def view(self, sid: int, create: bool = False):
+        """The typed view of section ``sid`` (decoded once), or None if absent.
+
+        With ``create``, an absent section is added (empty) in its place; it is
+        written only once it has entries.
+        """
+        sec = self.section(sid)
+        if sec is None:
+            if not create:
+                return None
+            sec = RawSection(sid, b"", None, b"")
+            sec.new = True
+            sec.view = VIEWS[sid]() if sid != 12 else VIEWS[sid](0, None)
+            self._sections.insert(insert_position(self._sections, sid), sec)
+            return sec.view
+        if sec.view is None:
+            sec.view = VIEWS[sid].decode(sec.payload, sec.offset)
+        return sec.view
+
+    @property
+    def names(self):
+        """The name section's view (None when absent or malformed)."""
+        sec = self.section(0, "name")
+        if sec is None:
+            return None
+        if sec.view is None:
+            sec.view = VIEWS["name"].decode(sec.payload, sec.offset)
+            if sec.view is None:  # malformed: keep raw, don't try again
+                sec.view = _Broken()
+        return None if isinstance(sec.view, _Broken) else sec.view
+
+    @property
+    def imports(self) -> list:
+        return self.view(2, create=True).entries
+
+    @property
+    def exports(self) -> list:
+        return self.view(7, create=True).entries
+
+    @property
+    def data(self) -> list:
+        return self.view(11, create=True).entries
+
+    @property
+    def defined_memories(self) -> list:
+        return self.view(5, create=True).entries
+
+    @property
+    def defined_globals(self) -> list:
+        return self.view(6, create=True).entries
+
+    @property
+    def memories(self) -> list:
+        """The memory index space: imported memories first, then defined ones."""
+        return [i.desc for i in self.imports if i.kind == "memory"] + self.defined_memories
+
+    @property
+    def globals(self) -> list:
+        """The global index space: imported globals first, then defined ones."""
+        return [i.desc for i in self.imports if i.kind == "global"] + self.defined_globals
+
+    @property
+    def data_count(self) -> int | None:
+        v = self.view(12)
+        return None if v is None else v.count
+
+    @data_count.setter
+    def data_count(self, n: int) -> None:
+        self.view(12, create=True).count = n
+
+    @property
+    def start(self) -> int | None:
+        v = self.view(8)
+        return None if v is None else v.function
+
+    def count(self, sid: int) -> int | None:
+        """The entry count of a vector section, read without decoding it."""
+        sec = self.section(sid)
+        if sec is None or sid not in VECTOR_SECTIONS:
+            return None
+        if sec.view is not None and not sec.new:
+            return len(sec.view)
+        try:
+            return read_u32(sec.payload, 0)[0]
+        except DecodeError as e:
+            raise DecodeError(e.message, sec.offset + e.offset) from None
+
+    def function_count(self) -> int:
+        """Imported plus defined functions (the function index space)."""
+        return sum(1 for i in self.imports if i.kind == "func") + (self.count(3) or 0)
+
+    def exports_of(self, kind: str, index: int) -> list[str]:
+        return [e.name for e in self.exports if e.kind == kind and e.index == index]
+
+    # -- checks ---------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Decode every modelled section and function body; check the counts
+        that tie sections together. Raises DecodeError at the first problem."""
+        for sid in (2, 5, 6, 7, 8, 11, 12):
+            self.view(sid)
+        self.names
+        code = self.section(10)
+        if code is not None:
+            from .binary import code as codec
+
+            codec.check_code_section(code.payload, code.offset)
+        nfuncs, nbodies = self.count(3), self.count(10)
+        if (nfuncs or 0) != (nbodies or 0):
+            sec = self.section(10) or self.section(3)
+            raise DecodeError(f"function and code section have inconsistent lengths ({nfuncs} and {nbodies})",
+                              sec.offset)
+        dc = self.data_count
+        if dc is not None and dc != len(self.data):
+            raise DecodeError(f"data count and data section have inconsistent lengths ({dc} and {len(self.data)})",
+                              self.section(12).offset)
+
+    # -- derived facts ---------------------------------------------------------------
+
+    def read_static(self, address: int, size: int, memory: int = 0) -> bytes:
+        """The initial bytes of ``memory`` at [address, address+size) as the
+        active constant-offset data segments lay them (zeros elsewhere)."""
+        out = bytearray(size)
+        end = address + size
+        for seg in self.data:
+            if seg.mode != "active" or seg.memory != memory:
+                continue
+            off = seg.offset
+            if off is None:
+                continue
+            s, e = max(off, address), min(off + len(seg.data), end)
+            if s < e:
+                out[s - address:e - address] = seg.data[s - off:e - off]
+        return bytes(out)
+
+    def symbols(self) -> dict:
+        """What can be found of the runtime globals (interface.md, `info`)."""
+        from .symbols import find_symbols
+
+        return find_symbols(self)
+
+    def info(self, segments: bool = False) -> dict:
+        from .info import module_info
+
+        return module_info(self, segments=segments)
+
+
+class _Broken:
+    changed = False
+
+
+__all__ = ["Module", "WasmError"]

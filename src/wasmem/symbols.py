@@ -1,0 +1,90 @@
+"""Finding the runtime globals (__heap_base, __data_end, __stack_pointer,
+__rtti_base, __memory_base): by export, by the name section, or for nameless
+asc builds by the positional rule of assemblyscript-static-data.md 8.1."""
+
+from __future__ import annotations
+
+SYMBOLS = ("__heap_base", "__data_end", "__stack_pointer", "__rtti_base", "__memory_base")
+I32 = 0x7F
+
+
+def _align4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def find_symbols(m) -> dict:
+    gl = m.globals
+    found: dict = {}
+
+    def put(sym, index, source):
+        if sym in found or index >= len(gl):
+            return
+        value = gl[index].init_value
+        if value is None:
+            return
+        found[sym] = {"value": value, "global": index, "source": source}
+
+    for e in m.exports:
+        if e.kind == "global" and e.name in SYMBOLS:
+            put(e.name, e.index, "export")
+    names = m.names
+    gnames = names.get("global") if names is not None else None
+    if gnames:
+        for index, name in gnames.items():
+            short = name.rsplit("/", 1)[-1]  # asc writes "~lib/memory/__heap_base"
+            if short in SYMBOLS:
+                put(short, index, "name")
+    if not gnames:
+        for sym, index in _positional(m, gl).items():
+            put(sym, index, "position")
+    return dict(sorted(found.items(), key=lambda kv: SYMBOLS.index(kv[0])))
+
+
+def _rtti_end(m, base: int) -> list[int]:
+    """Possible ends of an RTTI table at ``base`` (4-byte or 8-byte entries)."""
+    count = int.from_bytes(m.read_static(base, 4), "little")
+    if count > 1 << 20:
+        return []
+    return [base + 4 + 4 * count, base + 4 + 8 * count]
+
+
+def _is_const_i32(gv, mutable=None) -> bool:
+    return gv.import_ is None and gv.valtype == I32 and gv.init_value is not None and (
+        mutable is None or gv.mutable == mutable)
+
+
+def _positional(m, gl) -> dict:
+    """asc adds these globals last: [__rtti_base] [__data_end] [__stack_pointer] [__heap_base],
+    each only when needed, optionally followed by ``~started``. Accept only shapes that
+    check out against the data segments and the RTTI table."""
+    n = len(gl)
+    last = n - 1
+    # an optional trailing `~started` (mutable i32 = 0)
+    ends = [last]
+    if n >= 2 and _is_const_i32(gl[last], True) and gl[last].init_value == 0:
+        ends.append(last - 1)
+    data_ends = [d.offset + d.size for d in m.data if d.mode == "active" and d.memory == 0 and d.offset is not None]
+    data_end = _align4(max(data_ends)) if data_ends else None
+    for h in ends:
+        if h < 0 or not _is_const_i32(gl[h], False):
+            continue
+        heap = gl[h].init_value
+        out = {}
+        i = h - 1
+        # shadow stack: __stack_pointer (the only mutable one) == __heap_base
+        if i >= 0 and _is_const_i32(gl[i], True) and gl[i].init_value == heap:
+            out["__stack_pointer"] = i
+            i -= 1
+            if i >= 0 and _is_const_i32(gl[i], False) and gl[i].init_value <= heap and (
+                    data_end is None or gl[i].init_value in (data_end, 8) or gl[i].init_value >= data_end):
+                out["__data_end"] = i
+                i -= 1
+        if i >= 0 and _is_const_i32(gl[i], False):
+            r = gl[i].init_value
+            limit = gl[out["__data_end"]].init_value if "__data_end" in out else heap
+            if r % 16 == 0 and any(_align4(e) == limit for e in _rtti_end(m, r)):
+                out["__rtti_base"] = i
+        if "__stack_pointer" in out or "__rtti_base" in out:
+            out["__heap_base"] = h
+            return out
+    return {}

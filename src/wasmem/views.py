@@ -1,0 +1,277 @@
+"""Typed views of sections: each decodes its payload and encodes it back.
+
+A view remembers which entries it was decoded with; ``changed`` is true once the
+list or any entry differs, and only then is the section re-encoded (count and
+changed entries canonical, unchanged entries copied raw). Views are chosen from
+``VIEWS`` by section id (custom sections by name), never by an if/elif chain.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from .binary import grammar as g
+from .binary.fast import scan_data
+from .binary.leb import encode_u, read_u32
+from .errors import DecodeError, WasmWarning
+from .model import DataSegment, Export, Global, Import, Limits, Memory
+
+
+class VectorView:
+    """A section that is a vector of entries."""
+
+    section_id: int
+    grammar = None
+
+    def __init__(self, entries=None):
+        self.entries = list(entries or [])
+        self._original = [id(e) for e in self.entries]
+
+    @property
+    def changed(self) -> bool:
+        if len(self.entries) != len(self._original):
+            return True
+        return any(id(e) != o or e.changed for e, o in zip(self.entries, self._original))
+
+    @classmethod
+    def decode(cls, payload, base: int):
+        r = g.Reader(payload, base)
+        n = r.count()
+        entries = []
+        for _ in range(n):
+            start = r.tell()
+            c = r.parse(cls.grammar)
+            entries.append(cls.entry(c, r.raw_since(start), start))
+        r.expect_end(f"{n} entries")
+        return cls(entries)
+
+    def encode(self) -> bytes:
+        return encode_u(len(self.entries)) + b"".join(e.encode() for e in self.entries)
+
+    def __len__(self):
+        return len(self.entries)
+
+
+class ImportView(VectorView):
+    section_id = 2
+    grammar = g.Import
+
+    @staticmethod
+    def entry(c, raw, offset):
+        desc = c.desc
+        if c.kind in ("memory", "global"):
+            t = raw[_desc_offset(raw):]  # the type's own bytes, after module, name and kind
+            if c.kind == "memory":
+                desc = Memory(Limits.from_container(desc), _raw=t)
+            else:
+                desc = Global(desc.valtype, desc.mutable, None, _raw=t, _type_raw=t)
+        return Import(c.module, c.name, c.kind, desc, _raw=raw)
+
+
+def _desc_offset(raw) -> int:
+    n, p = read_u32(raw, 0)
+    n, p = read_u32(raw, p + n)
+    return p + n + 1
+
+
+class MemoryView(VectorView):
+    section_id = 5
+    grammar = g.MemType
+
+    @staticmethod
+    def entry(c, raw, offset):
+        return Memory(Limits.from_container(c), _raw=raw)
+
+
+class GlobalView(VectorView):
+    section_id = 6
+    grammar = g.Global
+
+    @staticmethod
+    def entry(c, raw, offset):
+        init = bytes(c.init)
+        return Global(c.type.valtype, c.type.mutable, init, _raw=raw, _type_raw=raw[: len(raw) - len(init)])
+
+
+class ExportView(VectorView):
+    section_id = 7
+    grammar = g.Export
+
+    @staticmethod
+    def entry(c, raw, offset):
+        return Export(c.name, c.kind, c.index, _raw=raw)
+
+
+class DataView(VectorView):
+    section_id = 11
+
+    @classmethod
+    def decode(cls, payload, base: int):
+        entries = []
+        append = entries.append
+        for start, end, flags, memory, es, ee, _const, ds, de in scan_data(payload, base):
+            append(DataSegment(
+                "passive" if flags == 1 else "active",
+                memory,
+                bytes(payload[es:ee]) if flags != 1 else None,
+                payload[ds:de],
+                flags,
+                _raw=payload[start:end],
+                file_offset=base + start,
+            ))
+        return cls(entries)
+
+
+class DataCountView:
+    section_id = 12
+
+    def __init__(self, count: int, raw: bytes | None = None):
+        self.count = count
+        self._raw = raw
+        self._orig = count
+
+    @property
+    def changed(self) -> bool:
+        return self.count != self._orig or self._raw is None
+
+    @classmethod
+    def decode(cls, payload, base: int):
+        try:
+            n, p = read_u32(payload, 0)
+        except DecodeError as e:
+            raise DecodeError(e.message, base + e.offset) from None
+        if p != len(payload):
+            raise DecodeError(f"section size mismatch: {len(payload) - p} bytes left over after the data count",
+                              base + p)
+        return cls(n, bytes(payload))
+
+    def encode(self) -> bytes:
+        return self._raw if not self.changed else encode_u(self.count)
+
+
+class StartView(DataCountView):
+    section_id = 8
+
+    @classmethod
+    def decode(cls, payload, base: int):
+        try:
+            n, p = read_u32(payload, 0)
+        except DecodeError as e:
+            raise DecodeError(e.message, base + e.offset) from None
+        if p != len(payload):
+            raise DecodeError(f"section size mismatch: {len(payload) - p} bytes left over after the start index",
+                              base + p)
+        return cls(n, bytes(payload))
+
+    @property
+    def function(self) -> int:
+        return self.count
+
+
+class NameView:
+    """The ``name`` custom section: subsections decoded on demand, unknown ones kept raw.
+
+    A name section that does not decode is kept raw with a warning, as tools do.
+    """
+
+    KINDS = {kind: sid for sid, (kind, _) in g.NAME_SUBSECTIONS.items()}
+
+    def __init__(self, name_header: bytes, subsections, base: int):
+        self._header = name_header  # the custom section's name field ("name")
+        self.subsections = subsections  # list of [id, raw header, payload, decoded or None, offset]
+        self._base = base
+        self._changed = False
+
+    @property
+    def changed(self) -> bool:
+        return self._changed
+
+    @classmethod
+    def decode(cls, payload, base: int):
+        n, p = read_u32(payload, 0)  # the section's own name, checked when framing
+        p += n
+        header = bytes(payload[:p])
+        subs = []
+        try:
+            while p < len(payload):
+                start = p
+                sid = payload[p]
+                size, q = read_u32(payload, p + 1)
+                if q + size > len(payload):
+                    raise DecodeError(f"name subsection {sid} runs past the end of the name section", base + p + 1)
+                subs.append([sid, bytes(payload[start:q]), payload[q:q + size], None, base + q])
+                p = q + size
+        except (DecodeError, IndexError) as e:
+            warnings.warn(f"name section is malformed and kept as is: {e}", WasmWarning, stacklevel=2)
+            return None
+        return cls(header, subs, base)
+
+    def _find(self, kind: str):
+        sid = self.KINDS[kind]
+        for sub in self.subsections:
+            if sub[0] == sid:
+                return sub
+        return None
+
+    def get(self, kind: str):
+        """Decoded subsection: a str for "module", a dict index -> name (or
+        index -> dict for local/label/field), or None when absent or broken."""
+        sub = self._find(kind)
+        if sub is None:
+            return None
+        if sub[3] is None:
+            _, grammar = g.NAME_SUBSECTIONS[sub[0]]
+            try:
+                r = g.Reader(sub[2], sub[4])
+                value = r.parse(grammar)
+                r.expect_end(f"{kind} names")
+            except DecodeError as e:
+                warnings.warn(f"{kind} names in the name section are malformed and kept as is: {e}",
+                              WasmWarning, stacklevel=2)
+                return None
+            if kind == "module":
+                sub[3] = value
+            elif grammar is g.NameMap:
+                sub[3] = {a.index: a.name for a in value}
+            else:
+                sub[3] = {a.index: {b.index: b.name for b in a.names} for a in value}
+        return sub[3]
+
+    def set(self, kind: str, value) -> None:
+        """Replace (or add) a subsection; ``value`` as ``get`` returns it."""
+        sid = self.KINDS[kind]
+        _, grammar = g.NAME_SUBSECTIONS[sid]
+        if kind == "module":
+            payload = g.build(g.Name, value)
+        elif grammar is g.NameMap:
+            payload = g.build(g.NameMap, [{"index": i, "name": n} for i, n in sorted(value.items())])
+        else:
+            payload = g.build(g.IndirectNameMap, [
+                {"index": i, "names": [{"index": j, "name": n} for j, n in sorted(m.items())]}
+                for i, m in sorted(value.items())
+            ])
+        new = [sid, bytes((sid,)) + encode_u(len(payload)), payload, value, None]
+        sub = self._find(kind)
+        if sub is not None:
+            sub[:] = new
+        else:  # keep subsections in id order
+            i = 0
+            while i < len(self.subsections) and self.subsections[i][0] < sid:
+                i += 1
+            self.subsections.insert(i, new)
+        self._changed = True
+
+    def encode(self) -> bytes:
+        return self._header + b"".join(bytes(s[1]) + bytes(s[2]) for s in self.subsections)
+
+
+VIEWS = {
+    2: ImportView,
+    5: MemoryView,
+    6: GlobalView,
+    7: ExportView,
+    8: StartView,
+    11: DataView,
+    12: DataCountView,
+    "name": NameView,
+}
