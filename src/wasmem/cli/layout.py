@@ -1,0 +1,168 @@
+"""wasmem layout: lay out a spec's static objects as a program's data (json, wat, bin or a memory map)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+from ._common import about, number
+
+NAME = "layout"
+HELP = "lay out the static objects of a spec file as AssemblyScript or C static data"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("spec", metavar="SPEC", help="the spec file (.toml or .json)")
+    p.add_argument("--abi", choices=("assemblyscript", "assemblyscript-legacy", "c"),
+                   help="data layout (default: the spec's, else assemblyscript); "
+                        "assemblyscript-legacy is the 16-byte header of asc 0.9-0.16")
+    p.add_argument("--as-version", metavar="V",
+                   help="asc version whose header, gcInfo and built-in ids to use (default: the spec's, "
+                        "else inferred from --module, else 0.28.20; 0.17 means 0.17.14)")
+    p.add_argument("--base", type=number, metavar="ADDR",
+                   help="where the data starts (default: the spec's, else 8 for assemblyscript "
+                        "(first payload at 32) and 1024 for c)")
+    p.add_argument("--module", metavar="FILE",
+                   help="take runtime class ids from this compiled module's RTTI (__rtti_base)")
+    p.add_argument("--format", choices=("json", "wat", "bin", "map"), default="json",
+                   help="json report (default), wat data lines, bin memory image from base to end, "
+                        "or a readable memory map")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
+
+
+def run(args) -> int:
+    from ..layout.spec import build_layout, load_spec
+
+    with about(args.spec):
+        spec = load_spec(args.spec, abi=args.abi)
+    version = args.as_version
+    rtti = None
+    if args.module and spec.abi != "c":
+        with about(args.module):
+            version, rtti = _module_rtti(args.module, spec, version)
+    with about(args.spec):
+        layout = build_layout(spec, as_version=version, base=args.base, rtti=rtti)
+    if args.format == "json":
+        out = (json.dumps(layout.report(), indent=2, ensure_ascii=False) + "\n").encode("utf-8",
+                                                                                      "surrogatepass")
+    elif args.format == "wat":
+        out = to_wat(layout).encode("utf-8")
+    elif args.format == "map":
+        out = memory_map(layout).encode("utf-8", "backslashreplace")
+    else:
+        out = layout.image()
+    if args.output:
+        with about(args.output):
+            write_atomic(args.output, out)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def _module_rtti(path, spec, version):
+    """(version, Rtti or None) from a compiled module: its __rtti_base and static image."""
+    import warnings
+
+    from ..errors import WasmWarning
+    from ..layout import abi as abis
+    from ..layout.rtti import Rtti
+    from ._common import load_module
+
+    m = load_module(path)
+    sym = m.symbols().get("__rtti_base")
+    version = version or spec.as_version
+    if sym is None:
+        warnings.warn(f"{path}: no __rtti_base found (build with --exportRuntime); runtime ids of "
+                      "arrays must be given explicitly", WasmWarning)
+        return version, None
+    base = sym["value"]
+    if version is None and spec.abi == "assemblyscript":
+        import struct
+
+        words = list(struct.unpack("<10I", m.read_static(base, 40)))
+        segs = [(s.offset, s.data) for s in m.data if s.mode == "active" and s.offset is not None]
+        version = abis.infer_version(words, segs)
+        if version is None:
+            warnings.warn(f"{path}: cannot tell the asc version from the module; assuming "
+                          f"{'.'.join(map(str, abis.NEWEST_VERIFIED))} (give --as-version)", WasmWarning)
+    abi = abis.for_version(version, spec.abi)
+    return version, Rtti.read(m.read_static, base, abi)
+
+
+def write_atomic(path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename it over ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".wasmem-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def to_wat(layout) -> str:
+    """One ``(data (i32.const OFFSET) "...")`` line per segment."""
+    lines = []
+    for offset, data in layout.segments():
+        lines.append(f'(data (i32.const {offset}) "{_wat_bytes(data)}")')
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+_WAT_SAFE = {c: chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\'}
+
+
+def _wat_bytes(data: bytes) -> str:
+    return "".join(_WAT_SAFE.get(b) or f"\\{b:02x}" for b in data)
+
+
+def preview(value, limit: int = 32) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        text = value[:12].hex(" ") + (" …" if len(value) > 12 else "")
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, (list, tuple)):
+        text = json.dumps(list(value), ensure_ascii=False, default=str)
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def memory_map(layout) -> str:
+    """A person-readable map: one row per object in memory order, then totals."""
+    from ._common import table
+
+    headerless = layout.report()["abi"] == "c"
+    names: dict[int, list] = {}
+    for o in layout.objects:
+        names.setdefault(o.address, []).append(o.name or "")
+    rows = []
+    payload = 0
+    for b in layout.blocks:
+        name = ", ".join(names.get(b.address, ())) or b.label or ""
+        payload += b.size
+        if headerless:
+            rows.append([b.address, b.size, b.type, name, preview(b.value)])
+        else:
+            rows.append([b.address, b.block, b.mm_info, b.gc_info, b.rt_id, b.size, b.type, name,
+                         preview(b.value)])
+    if headerless:
+        head = ["address", "size", "type", "name", "preview"]
+    else:
+        head = ["address", "block", "mmInfo", "gcInfo", "rtId", "rtSize", "type", "name", "preview"]
+    segs = sum(b.seg_size for b in layout.blocks)
+    span = layout.end - layout.base
+    rep = layout.report()
+    version = f" {rep['as_version']}" if "as_version" in rep else ""
+    total = (f"{len(layout.blocks)} objects ({len(layout.objects)} named), abi {rep['abi']}{version}; "
+             f"memory {layout.base}..{layout.end} ({span} bytes): payload {payload}, "
+             f"headers and padding {segs - payload}, gaps {span - segs}")
+    return (table(rows, head) + "\n" if rows else "") + total + "\n"

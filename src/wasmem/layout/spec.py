@@ -1,0 +1,238 @@
+"""The static-data spec file (TOML or JSON, same structure): parsing, validation, layout.
+
+Every problem is a SpecError naming the object (index and name), the element
+index and the value, raised before anything is written. Structure is checked on
+load; values are checked while they are packed (one place per rule, in types.py),
+and the layout of a failed spec is thrown away.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+
+from ..errors import LayoutError, SpecError
+from . import abi as abis
+from .types import BadValue, Ref, parse_ctype, parse_type, show_value
+
+TOP_KEYS = {"abi", "as_version", "base", "intern", "ids", "object"}
+OBJECT_KEYS = {"name", "type", "value", "hex", "file", "id", "align"}
+_BYTES_TYPES = ("ArrayBuffer", "bytes")
+
+
+@dataclass
+class ObjectSpec:
+    index: int
+    name: str
+    type: str
+    value: object
+    id: int | None = None
+    align: int | None = None
+
+    def label(self) -> str:
+        return f"object {self.index} {json.dumps(self.name, ensure_ascii=False)} ({self.type})"
+
+
+@dataclass
+class Spec:
+    abi: str | None = None
+    as_version: str | None = None
+    base: int | None = None
+    intern: bool | None = None
+    ids: dict = field(default_factory=dict)
+    objects: list[ObjectSpec] = field(default_factory=list)
+    path: str | None = None
+
+
+def load_spec(path, abi: str | None = None) -> Spec:
+    """Read and check a spec file (.toml or .json; otherwise sniffed); ``abi`` overrides the spec's."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise SpecError(f"cannot read spec: {e.strerror or e}") from e
+    kind = os.path.splitext(path)[1].lower()
+    if kind not in (".toml", ".json"):
+        kind = ".json" if data.lstrip()[:1] in (b"{", b"[") else ".toml"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"spec is not UTF-8 text (byte {e.start})") from e
+    if kind == ".json":
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SpecError(f"bad JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
+    else:
+        import tomllib
+
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise SpecError(f"bad TOML: {e}") from e
+    spec = parse_spec(doc, folder=os.path.dirname(os.path.abspath(path)), abi=abi)
+    spec.path = path
+    return spec
+
+
+def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
+    """Check the structure of a decoded spec document; file values are read relative to ``folder``.
+
+    ``abi`` (a command-line choice) overrides the document's; types are checked for the abi in effect.
+    """
+    if not isinstance(doc, dict):
+        raise SpecError("a spec is a table (TOML) or object (JSON) with an `object` list")
+    unknown = sorted(set(doc) - TOP_KEYS)
+    if unknown:
+        raise SpecError(f"unknown key {unknown[0]!r} in the spec (known: {', '.join(sorted(TOP_KEYS))})")
+    spec = Spec()
+    for a in (doc.get("abi"), abi):
+        if a is not None and a not in abis.ABI_NAMES:
+            raise SpecError(f"abi: {show_value(a)} is not one of {', '.join(abis.ABI_NAMES)}")
+    abi = abi or doc.get("abi") or "assemblyscript"
+    spec.abi = abi
+    version = doc.get("as_version")
+    if version is not None:
+        if not isinstance(version, str):
+            raise SpecError(f"as_version: {show_value(version)} must be a string such as \"0.28.20\"")
+        try:
+            abis.parse_version(version)
+        except LayoutError as e:
+            raise SpecError(f"as_version: {e}") from e
+    spec.as_version = version
+    base = doc.get("base")
+    if base is not None and (type(base) is not int or not 0 <= base <= 0xFFFFFFFF):
+        raise SpecError(f"base: {show_value(base)} is not an address (0..4294967295)")
+    spec.base = base
+    intern = doc.get("intern")
+    if intern is not None and type(intern) is not bool:
+        raise SpecError(f"intern: {show_value(intern)} is not true or false")
+    spec.intern = intern
+    ids = doc.get("ids", {})
+    if not isinstance(ids, dict):
+        raise SpecError("ids: expected a table of type name = runtime id, e.g. ids = {\"Array<i32>\" = 4}")
+    for name, rid in ids.items():
+        if type(rid) is not int or not 0 <= rid <= 0xFFFFFFFF:
+            raise SpecError(f"ids: {show_value(rid)} for {name!r} is not a runtime id (0..4294967295)")
+        try:
+            _ref_type(name)
+        except LayoutError as e:
+            raise SpecError(f"ids: {e}") from e
+    spec.ids = dict(ids)
+    objects = doc.get("object", [])
+    if not isinstance(objects, list):
+        raise SpecError("object: expected a list of objects ([[object]] in TOML)")
+    seen: dict[str, int] = {}
+    c_abi = abi == "c"
+    for i, o in enumerate(objects):
+        spec.objects.append(_parse_object(i, o, folder, seen, c_abi))
+    return spec
+
+
+def _parse_object(i: int, o, folder, seen: dict, c_abi: bool) -> ObjectSpec:
+    where = f"object {i}"
+    if not isinstance(o, dict):
+        raise SpecError(f"{where}: expected a table with name, type and value, not {show_value(o)}")
+    name = o.get("name")
+    if name is None:
+        raise SpecError(f"{where}: missing name")
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"{where}: name {show_value(name)} must be a non-empty string")
+    where = f"object {i} {json.dumps(name, ensure_ascii=False)}"
+    unknown = sorted(set(o) - OBJECT_KEYS)
+    if unknown:
+        raise SpecError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(OBJECT_KEYS))})")
+    if name in seen:
+        raise SpecError(f"{where}: the name is already used by object {seen[name]}")
+    seen[name] = i
+    type_ = o.get("type")
+    if type_ is None:
+        raise SpecError(f"{where}: missing type")
+    try:
+        t = parse_ctype(type_) if c_abi else _ref_type(type_)
+    except LayoutError as e:
+        raise SpecError(f"{where}: {e}") from e
+    tname = t.name
+    sources = [k for k in ("value", "hex", "file") if k in o]
+    is_bytes = tname in _BYTES_TYPES
+    if not sources:
+        raise SpecError(f"{where}: missing value" + (" (or hex or file)" if is_bytes else ""))
+    if len(sources) > 1:
+        raise SpecError(f"{where}: give only one of {', '.join(sources)}")
+    source = sources[0]
+    if source != "value" and not is_bytes:
+        raise SpecError(f"{where}: {source} is only for ArrayBuffer and bytes objects; {tname} takes value")
+    value = o[source]
+    if source == "hex":
+        if not isinstance(value, str):
+            raise SpecError(f"{where}: hex: {show_value(value)} is not a string of hex digits")
+        try:
+            value = bytes.fromhex(value)
+        except ValueError as e:
+            raise SpecError(f"{where}: hex: {show_value(o[source])} is not hexadecimal ({e})") from e
+    elif source == "file":
+        if not isinstance(value, str):
+            raise SpecError(f"{where}: file: {show_value(value)} is not a path")
+        path = os.path.join(folder or ".", value)
+        try:
+            with open(path, "rb") as f:
+                value = f.read()
+        except OSError as e:
+            raise SpecError(f"{where}: file {value!r}: {e.strerror or e}") from e
+    if value is None:
+        raise SpecError(f"{where}: value is null; a static object needs a value")
+    rid = o.get("id")
+    if rid is not None:
+        if c_abi:
+            raise SpecError(f"{where}: id is for AssemblyScript objects; the c abi has no headers")
+        if type(rid) is not int or not 0 <= rid <= 0xFFFFFFFF:
+            raise SpecError(f"{where}: id {show_value(rid)} is not a runtime id (0..4294967295)")
+    align = o.get("align")
+    if align is not None and not c_abi:
+        raise SpecError(f"{where}: align is for the c abi; AssemblyScript objects are always 16-aligned")
+    return ObjectSpec(i, name, tname, value, rid, align)
+
+
+@functools.lru_cache(maxsize=256)
+def _ref_type(text: str) -> Ref:
+    t = parse_type(text)
+    if not isinstance(t, Ref):
+        raise LayoutError(f"{text!r} is a scalar, not an object type (string, ArrayBuffer, an array...)")
+    return t
+
+
+def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=None,
+                 intern: bool | None = None):
+    """Lay out every object of ``spec``; command-line style overrides win over the spec's keys.
+
+    Returns a StaticLayout or CLayout. Value problems become SpecError naming the
+    object, the element and the value; other layout problems name the object too.
+    """
+    base = spec.base if base is None else base
+    intern = spec.intern if intern is None else intern
+    if spec.abi == "c":
+        from .c import CLayout
+
+        layout = CLayout(base)
+        adder = lambda o: layout.add(o.type, o.value, o.name, o.align)  # noqa: E731
+    else:
+        from .assemblyscript import StaticLayout
+
+        try:
+            layout = StaticLayout(spec.abi, as_version or spec.as_version, base,
+                                  True if intern is None else intern, rtti, spec.ids)
+        except LayoutError as e:
+            raise SpecError(str(e)) from e
+        adder = lambda o: layout.add(_ref_type(o.type), o.value, o.name, o.id)  # noqa: E731
+    for o in spec.objects:
+        try:
+            adder(o)
+        except BadValue as e:
+            where = f"value{e.where}: " if e.where else "value: "
+            raise SpecError(f"{o.label()}: {where}{e.message}") from e
+        except LayoutError as e:
+            raise LayoutError(f"{o.label()}: {e}") from e
+    return layout

@@ -1,0 +1,291 @@
+"""The value types a static layout understands, and how scalars are packed.
+
+One parser for every type spelling (``Array<i32>``, ``i32[]``, ``string | null``,
+``Int32Array``, the C abi's ``cstring``/``bytes``/``T[]``), one place that
+checks and packs scalar values, and the records a layout hands out.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+
+from ..errors import LayoutError
+
+
+class BadValue(LayoutError):
+    """A value does not fit its type; ``path`` says where inside the object."""
+
+    def __init__(self, message: str, *, path: str = "", value=None):
+        super().__init__(message)
+        self.message = message
+        self.path = None  # the CLI's file attribution, kept apart from the element path
+        self.where = path
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Scalar:
+    name: str
+    size: int
+    fmt: str  # struct format character (little-endian packing)
+    signed: bool = False
+    float: bool = False
+    is_bool: bool = False
+
+    @property
+    def align_log2(self) -> int:
+        return self.size.bit_length() - 1
+
+    @property
+    def lo(self) -> int:
+        return -(1 << (self.size * 8 - 1)) if self.signed else 0
+
+    @property
+    def hi(self) -> int:
+        return (1 << (self.size * 8 - (1 if self.signed else 0))) - 1
+
+    def check(self, value, where: str = ""):
+        """The value to pack, or BadValue saying why it does not fit."""
+        if self.is_bool:
+            if type(value) is bool:
+                return value
+            raise BadValue(f"{_show(value)} is not a bool (true or false)", path=where, value=value)
+        if self.float:
+            if type(value) is float or type(value) is int:
+                v = float(value)
+            elif isinstance(value, str) and value.strip().lower() in _FLOAT_WORDS:
+                v = _FLOAT_WORDS[value.strip().lower()]
+            else:
+                raise BadValue(f"{_show(value)} is not a number ({self.name})", path=where, value=value)
+            if self.size == 4 and math.isfinite(v) and abs(v) > _F32_MAX:
+                raise BadValue(f"{_show(value)} is out of the range of f32", path=where, value=value)
+            return v
+        if type(value) is not int:
+            raise BadValue(f"{_show(value)} is not an integer ({self.name})", path=where, value=value)
+        if not self.lo <= value <= self.hi:
+            raise BadValue(f"{_show(value)} does not fit {self.name} ({self.lo}..{self.hi})",
+                           path=where, value=value)
+        return value
+
+    def pack(self, values, where: str = "") -> bytes:
+        """Little-endian bytes of ``values``; BadValue names the first element that does not fit."""
+        n = len(values)
+        # Fast path: struct checks ranges itself; the type test keeps bools out of
+        # integer arrays (True is an int in Python) and ints out of bool arrays.
+        if self.is_bool:
+            ok = all(type(v) is bool for v in values)
+        elif self.float:
+            ok = all(type(v) is float or type(v) is int for v in values)
+        else:
+            ok = all(type(v) is int for v in values)
+        if ok:
+            try:
+                return struct.pack(f"<{n}{self.fmt}", *values)
+            except (struct.error, OverflowError):
+                pass
+        checked = [self.check(v, f"{where}[{i}]") for i, v in enumerate(values)]
+        return struct.pack(f"<{n}{self.fmt}", *checked)
+
+
+_F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+_FLOAT_WORDS = {"nan": math.nan, "+nan": math.nan, "-nan": -math.nan, "inf": math.inf, "+inf": math.inf,
+                "-inf": -math.inf, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}
+
+SCALARS = {s.name: s for s in (
+    Scalar("bool", 1, "?", is_bool=True),
+    Scalar("i8", 1, "b", signed=True), Scalar("u8", 1, "B"),
+    Scalar("i16", 2, "h", signed=True), Scalar("u16", 2, "H"),
+    Scalar("i32", 4, "i", signed=True), Scalar("u32", 4, "I"),
+    Scalar("i64", 8, "q", signed=True), Scalar("u64", 8, "Q"),
+    Scalar("f32", 4, "f", signed=True, float=True), Scalar("f64", 8, "d", signed=True, float=True),
+)}
+# AS spellings that mean the same machine type on wasm32.
+SCALAR_ALIASES = {"isize": "i32", "usize": "u32"}
+
+TYPED_ARRAYS = {
+    "Int8Array": "i8", "Uint8Array": "u8", "Uint8ClampedArray": "u8", "Int16Array": "i16",
+    "Uint16Array": "u16", "Int32Array": "i32", "Uint32Array": "u32", "Int64Array": "i64",
+    "Uint64Array": "u64", "Float32Array": "f32", "Float64Array": "f64",
+}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A managed reference type: ``kind`` is string, ArrayBuffer, Array, StaticArray or typed."""
+
+    kind: str
+    elem: "Scalar | Ref | None" = None
+    nullable: bool = False
+    typed_name: str | None = None  # Int32Array etc.
+
+    @property
+    def name(self) -> str:
+        if self.kind in ("string", "ArrayBuffer"):
+            base = self.kind
+        elif self.kind == "typed":
+            base = self.typed_name
+        else:
+            base = f"{self.kind}<{self.elem.name}>"
+        return base + " | null" if self.nullable else base
+
+    def non_null(self) -> "Ref":
+        return Ref(self.kind, self.elem, False, self.typed_name) if self.nullable else self
+
+
+@dataclass(frozen=True)
+class CType:
+    """A headerless C-abi type: cstring, bytes, a scalar, or an array of scalars."""
+
+    kind: str  # "cstring" | "bytes" | "scalar" | "array"
+    elem: Scalar | None = None
+
+    @property
+    def name(self) -> str:
+        if self.kind == "scalar":
+            return self.elem.name
+        if self.kind == "array":
+            return f"{self.elem.name}[]"
+        return self.kind
+
+    @property
+    def align(self) -> int:
+        return self.elem.size if self.elem else 1
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def show_value(value) -> str:
+    return _show(value)
+
+
+def parse_type(text: str):
+    """Parse an AssemblyScript type spelling into a Scalar or Ref; LayoutError if unknown."""
+    if not isinstance(text, str):
+        raise LayoutError(f"type must be a string, not {_show(text)}")
+    parser = _Parser(text)
+    t = parser.union()
+    if parser.pos != len(parser.text):
+        parser.fail()
+    return t
+
+
+def parse_ctype(text: str) -> CType:
+    if not isinstance(text, str):
+        raise LayoutError(f"type must be a string, not {_show(text)}")
+    t = text.strip()
+    if t in ("cstring", "bytes"):
+        return CType(t)
+    if t.endswith("[]"):
+        elem = SCALARS.get(SCALAR_ALIASES.get(t[:-2].strip(), t[:-2].strip()))
+        if elem is not None:
+            return CType("array", elem)
+    elif t in SCALARS or t in SCALAR_ALIASES:
+        return CType("scalar", SCALARS[SCALAR_ALIASES.get(t, t)])
+    raise LayoutError(f"unknown type {text!r} for the c abi "
+                      "(cstring, bytes, a scalar such as u32, or an array such as f64[])")
+
+
+class _Parser:
+    """Recursive descent over ``T | null``, ``Array<T>``, ``StaticArray<T>`` and ``T[]``."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0
+
+    def fail(self):
+        raise LayoutError(
+            f"unknown type {self.text!r}: expected string, ArrayBuffer, a typed array (Int32Array...), "
+            "Array<T>, StaticArray<T> or T[] with T one of bool i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 "
+            "string or a nested array, optionally `| null` for references")
+
+    def skip(self):
+        while self.pos < len(self.text) and self.text[self.pos] in " \t":
+            self.pos += 1
+
+    def word(self) -> str:
+        self.skip()
+        start = self.pos
+        while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] == "_"):
+            self.pos += 1
+        return self.text[start:self.pos]
+
+    def eat(self, s: str) -> bool:
+        self.skip()
+        if self.text.startswith(s, self.pos):
+            self.pos += len(s)
+            return True
+        return False
+
+    def union(self):
+        if self.eat("("):
+            t = self.union()
+            if not self.eat(")"):
+                self.fail()
+        else:
+            t = self.primary()
+        while True:
+            if self.eat("[]"):
+                t = Ref("Array", t)
+            elif self.eat("|"):
+                if self.word() != "null" or not isinstance(t, Ref):
+                    self.fail()  # only references can be null
+                t = Ref(t.kind, t.elem, True, t.typed_name)
+            else:
+                self.skip()
+                return t
+
+    def primary(self):
+        w = self.word()
+        if w in ("Array", "StaticArray"):
+            if not self.eat("<"):
+                self.fail()
+            elem = self.union()
+            if not self.eat(">"):
+                self.fail()
+            return Ref(w, elem)
+        if w in ("string", "String"):
+            return Ref("string")
+        if w == "ArrayBuffer":
+            return Ref("ArrayBuffer")
+        if w in TYPED_ARRAYS:
+            return Ref("typed", SCALARS[TYPED_ARRAYS[w]], typed_name=w)
+        w = SCALAR_ALIASES.get(w, w)
+        if w in SCALARS:
+            return SCALARS[w]
+        self.fail()
+
+
+class Block:
+    """One object in memory: its header fields and where its bytes are."""
+
+    __slots__ = ("address", "block", "mm_info", "gc_info", "rt_id", "size", "type", "label", "value",
+                 "seg_size")
+
+    def __init__(self, address, block, mm_info, gc_info, rt_id, size, type, label, value, seg_size):
+        self.address = address      # payload address: the pointer the program holds
+        self.block = block          # where the object's segment starts
+        self.mm_info = mm_info      # None for headerless data
+        self.gc_info = gc_info
+        self.rt_id = rt_id
+        self.size = size            # payload bytes (rtSize)
+        self.type = type            # type name
+        self.label = label          # name of the object (or parent[index] / parent.buffer)
+        self.value = value          # the source value, for previews
+        self.seg_size = seg_size    # bytes of the segment (header + payload + padding)
+
+
+@dataclass(frozen=True)
+class LaidObject:
+    """A named object a caller asked for (what add-data exports)."""
+
+    name: str | None
+    type: str
+    address: int
+    block: int
+    size: int
+    rt_id: int | None
