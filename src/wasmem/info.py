@@ -30,9 +30,8 @@ def module_info(m, segments: bool = False) -> dict:
             **({"page_size": lim.page_size} if lim.page_size_log2 is not None else {}),
         })
 
-    data = m.data
-    active = [d for d in data if d.mode == "active"]
-    placed = [(d.offset, d.offset + d.size) for d in active if d.memory == 0 and d.offset is not None]
+    dview = m.view(11, create=True)
+    placed = dview.placed(0)
     doc = {
         "size": len(m._data) if m._data is not None else len(m.to_bytes()),
         "sections": sections,
@@ -40,12 +39,9 @@ def module_info(m, segments: bool = False) -> dict:
         "imports": [{"module": i.module, "name": i.name, "kind": i.kind} for i in m.imports],
         "exports": [{"name": e.name, "kind": e.kind, "index": e.index} for e in m.exports],
         "data": {
-            "count": len(data),
-            "active": len(active),
-            "passive": len(data) - len(active),
-            "bytes": sum(d.size for d in data),
+            **dview.stats(),
             "start": min((a for a, _ in placed), default=None),
-            "end": max((b for _, b in placed), default=None),
+            "end": max((a + len(d) for a, d in placed), default=None),
         },
         "symbols": m.symbols(),
     }
@@ -53,6 +49,6 @@ def module_info(m, segments: bool = False) -> dict:
         doc["segments"] = [
             {"index": i, "mode": d.mode, "memory": d.memory if d.mode == "active" else None,
              "offset": d.offset, "size": d.size}
-            for i, d in enumerate(data)
+            for i, d in enumerate(m.data)
         ]
     return doc

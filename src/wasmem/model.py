@@ -187,8 +187,8 @@ class DataSegment(Entry):
     the constant value of the offset expression (None if not a constant or
     passive)."""
 
-    __slots__ = ("mode", "memory", "offset_expr", "data", "flags", "file_offset")
-    _NOT_ENCODED = frozenset(("file_offset",))
+    __slots__ = ("mode", "memory", "offset_expr", "data", "flags", "file_offset", "_const")
+    _NOT_ENCODED = frozenset(("file_offset", "_const"))
 
     def __init__(self, mode: str, memory: int, offset_expr: bytes | None, data, flags: int | None = None,
                  _raw=None, file_offset: int | None = None):
@@ -200,9 +200,29 @@ class DataSegment(Entry):
         self.file_offset = file_offset
         self._raw = _raw
 
+    @classmethod
+    def decoded(cls, flags, memory, offset_expr, data, const, raw, file_offset) -> "DataSegment":
+        """Fast constructor for the data view (no per-field bookkeeping)."""
+        self = object.__new__(cls)
+        s = object.__setattr__
+        s(self, "mode", "passive" if flags == 1 else "active")
+        s(self, "memory", memory)
+        s(self, "offset_expr", offset_expr)
+        s(self, "data", data)
+        s(self, "flags", flags)
+        s(self, "file_offset", file_offset)
+        s(self, "_const", const)
+        s(self, "_raw", raw)
+        return self
+
+    def __setattr__(self, name, value):
+        if name == "offset_expr":
+            object.__setattr__(self, "_const", const_value(value))
+        super().__setattr__(name, value)
+
     @property
     def offset(self) -> int | None:
-        return const_value(self.offset_expr) if self.mode == "active" else None
+        return self._const if self.mode == "active" else None
 
     @offset.setter
     def offset(self, value: int) -> None:

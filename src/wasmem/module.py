@@ -64,7 +64,7 @@ class Module:
                 # an emptied import or memory section is dropped, as asc does
                 continue
             payload = view.encode()
-            yield section_header(sec.id, len(payload))
+            yield section_header(sec.id, len(payload), sec.header)
             yield payload
 
     def to_bytes(self) -> bytes:
@@ -230,15 +230,10 @@ class Module:
         active constant-offset data segments lay them (zeros elsewhere)."""
         out = bytearray(size)
         end = address + size
-        for seg in self.data:
-            if seg.mode != "active" or seg.memory != memory:
-                continue
-            off = seg.offset
-            if off is None:
-                continue
-            s, e = max(off, address), min(off + len(seg.data), end)
+        for off, data in self.view(11, create=True).placed(memory):
+            s, e = max(off, address), min(off + len(data), end)
             if s < e:
-                out[s - address:e - address] = seg.data[s - off:e - off]
+                out[s - address:e - address] = data[s - off:e - off]
         return bytes(out)
 
     def symbols(self) -> dict:

@@ -63,7 +63,7 @@ def _positional(m, gl) -> dict:
     ends = [last]
     if n >= 2 and _is_const_i32(gl[last], True) and gl[last].init_value == 0:
         ends.append(last - 1)
-    data_ends = [d.offset + d.size for d in m.data if d.mode == "active" and d.memory == 0 and d.offset is not None]
+    data_ends = [a + len(d) for a, d in m.view(11, create=True).placed(0)]
     data_end = _align4(max(data_ends)) if data_ends else None
     for h in ends:
         if h < 0 or not _is_const_i32(gl[h], False):

@@ -103,23 +103,69 @@ class ExportView(VectorView):
 
 
 class DataView(VectorView):
+    """The data section. Decoding keeps the fast scan's tuples; DataSegment
+    objects are made only when someone asks for ``entries`` (esbuild.wasm has
+    98,450 segments and ``info`` needs only their offsets and sizes)."""
+
     section_id = 11
+
+    def __init__(self, entries=None, scan=None, payload=None, base=0):
+        self._entries = None if scan is not None else list(entries or [])
+        self._scan = scan
+        self._payload = payload
+        self._base = base
+        self._original = None if scan is not None else [id(e) for e in self._entries]
 
     @classmethod
     def decode(cls, payload, base: int):
-        entries = []
-        append = entries.append
-        for start, end, flags, memory, es, ee, _const, ds, de in scan_data(payload, base):
-            append(DataSegment(
-                "passive" if flags == 1 else "active",
-                memory,
-                bytes(payload[es:ee]) if flags != 1 else None,
-                payload[ds:de],
-                flags,
-                _raw=payload[start:end],
-                file_offset=base + start,
-            ))
-        return cls(entries)
+        return cls(scan=scan_data(payload, base), payload=payload, base=base)
+
+    @property
+    def entries(self) -> list:
+        if self._entries is None:
+            payload, base = self._payload, self._base
+            make = DataSegment.decoded
+            self._entries = [
+                make(flags, memory, payload[es:ee] if flags != 1 else None, payload[ds:de], const,
+                     payload[start:end], base + start)
+                for start, end, flags, memory, es, ee, const, ds, de in self._scan
+            ]
+            self._original = [id(e) for e in self._entries]
+        return self._entries
+
+    @entries.setter
+    def entries(self, value) -> None:
+        self.entries  # noqa: B018 - materialize the originals first
+        self._entries = list(value)
+
+    @property
+    def changed(self) -> bool:
+        return self._entries is not None and super().changed
+
+    def __len__(self):
+        return len(self._scan) if self._entries is None else len(self._entries)
+
+    def placed(self, memory: int = 0):
+        """(offset, data) of each active segment of ``memory`` with a constant offset."""
+        if self._entries is None:
+            cache = self.__dict__.setdefault("_placed", {})
+            if memory not in cache:
+                p = self._payload
+                cache[memory] = [(t[6], p[t[7]:t[8]]) for t in self._scan
+                                 if t[2] != 1 and t[3] == memory and t[6] is not None]
+            return cache[memory]
+        return [(d.offset, d.data) for d in self._entries
+                if d.mode == "active" and d.memory == memory and d.offset is not None]
+
+    def stats(self) -> dict:
+        if self._entries is None:
+            passive = sum(1 for t in self._scan if t[2] == 1)
+            total = sum(t[8] - t[7] for t in self._scan)
+        else:
+            passive = sum(1 for d in self._entries if d.mode == "passive")
+            total = sum(d.size for d in self._entries)
+        n = len(self)
+        return {"count": n, "active": n - passive, "passive": passive, "bytes": total}
 
 
 class DataCountView:

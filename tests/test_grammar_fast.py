@@ -1,0 +1,106 @@
+"""The hand-written data-segment scanner equals the construct grammar."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import corpus_files
+from wasmem.binary import grammar as g
+from wasmem.binary.fast import scan_data
+from wasmem.binary.leb import encode_s, encode_u
+from wasmem.errors import DecodeError
+
+
+def by_grammar(payload: bytes, base: int):
+    r = g.Reader(payload, base)
+    n = r.count()
+    out = []
+    for _ in range(n):
+        c = r.parse(g.DataSegment)
+        out.append((c.flags, c.memory, None if c.offset_expr is None else bytes(c.offset_expr), bytes(c.data)))
+    r.expect_end("data segments")
+    return out
+
+
+def by_scan(payload: bytes, base: int):
+    return [(f, m, payload[es:ee] if f != 1 else None, payload[ds:de])
+            for _s, _e, f, m, es, ee, _c, ds, de in scan_data(payload, base)]
+
+
+def outcome(fn, payload, base):
+    try:
+        return ("ok", fn(payload, base))
+    except DecodeError as e:
+        return ("error", e.offset)
+
+
+@st.composite
+def leb_u(draw, value):
+    minimal = len(encode_u(value))
+    return encode_u(value, draw(st.integers(minimal, 5)))
+
+
+@st.composite
+def segment(draw):
+    flags = draw(st.sampled_from([0, 1, 2]))
+    out = draw(leb_u(flags))
+    if flags == 2:
+        out += draw(leb_u(draw(st.integers(0, 3))))
+    if flags != 1:
+        kind = draw(st.sampled_from(["i32", "i64", "global", "add"]))
+        if kind == "i32":
+            out += b"\x41" + encode_s(draw(st.integers(-(1 << 31), (1 << 31) - 1)), draw(st.integers(1, 5))) + b"\x0b"
+        elif kind == "i64":
+            out += b"\x42" + encode_s(draw(st.integers(-(1 << 63), (1 << 63) - 1))) + b"\x0b"
+        elif kind == "global":
+            out += b"\x23" + encode_u(draw(st.integers(0, 5))) + b"\x0b"
+        else:
+            out += b"\x41\x01\x41\x02\x6a\x0b"
+    data = draw(st.binary(max_size=40))
+    return out + draw(leb_u(len(data))) + data
+
+
+@st.composite
+def data_payload(draw):
+    segs = draw(st.lists(segment(), max_size=6))
+    return encode_u(len(segs)) + b"".join(segs)
+
+
+@settings(max_examples=400)
+@given(data_payload(), st.integers(0, 1000))
+def test_scan_equals_grammar_on_valid(payload, base):
+    assert outcome(by_scan, payload, base) == outcome(by_grammar, payload, base)
+    assert outcome(by_scan, payload, base)[0] == "ok"
+
+
+@settings(max_examples=600)
+@given(data_payload(), st.data())
+def test_scan_equals_grammar_on_damaged(payload, data):
+    """Truncated or corrupted: both accept the same inputs, with the same result."""
+    if payload:
+        i = data.draw(st.integers(0, len(payload) - 1))
+        mode = data.draw(st.sampled_from(["cut", "flip", "insert"]))
+        if mode == "cut":
+            payload = payload[:i]
+        elif mode == "flip":
+            payload = payload[:i] + bytes([payload[i] ^ data.draw(st.integers(1, 255))]) + payload[i + 1:]
+        else:
+            payload = payload[:i] + data.draw(st.binary(min_size=1, max_size=3)) + payload[i:]
+    a, b = outcome(by_scan, payload, 100), outcome(by_grammar, payload, 100)
+    assert a[0] == b[0], (payload.hex(), a, b)
+    if a[0] == "ok":
+        assert a == b
+
+
+def test_scan_equals_grammar_on_corpus(corpus):
+    from wasmem.module import Module
+
+    n = 0
+    for f in corpus_files("valid"):
+        sec = Module.from_bytes(f.read_bytes()).section(11)
+        if sec is not None:
+            p = bytes(sec.payload)
+            assert by_scan(p, sec.offset) == by_grammar(p, sec.offset), f.name
+            n += 1
+    assert n > 200
