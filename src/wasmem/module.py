@@ -125,6 +125,11 @@ class Module:
             sec.view = VIEWS[sid].decode(sec.payload, sec.offset)
         return sec.view
 
+    def replace_payload(self, sid: int, payload: bytes) -> None:
+        """Give a section kept raw (code, say) new content; its header is redone."""
+        sec = self.section(sid)
+        sec.view = _Replaced(payload)
+
     @property
     def names(self):
         """The name section's view (None when absent or malformed)."""
@@ -250,6 +255,21 @@ class Module:
 
 class _Broken:
     changed = False
+
+
+class _Replaced:
+    """A raw section whose payload a rewrite replaced."""
+
+    changed = True
+
+    def __init__(self, payload: bytes):
+        self.payload = payload
+
+    def encode(self) -> bytes:
+        return self.payload
+
+    def __len__(self):
+        return 1
 
 
 __all__ = ["Module", "WasmError"]
