@@ -1,0 +1,84 @@
+"""wasmem validate FILE [--json] [--dirty-memory] [--invoke FUNC [ARG ...]]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import WasmError
+from ._common import about, print_json, read_input
+
+NAME = "validate"
+HELP = "compile and instantiate a module in wasmtime with stub imports, optionally call an export"
+
+_FLAGS = ("--json", "--dirty-memory", "--debug")
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE", help="the .wasm module")
+    p.add_argument("--json", action="store_true",
+                   help='print {"valid", "instantiated", "stubs", "results", "error"}')
+    p.add_argument("--dirty-memory", action="store_true",
+                   help="fill imported memories with 0xA5 before instantiation, to catch code that "
+                        "assumes a zeroed memory")
+    # REMAINDER so that negative and hex arguments (-1, -0x10, -inf) are not taken for options.
+    p.add_argument("--invoke", nargs=argparse.REMAINDER, metavar="FUNC [ARG ...]",
+                   help="last option: call the exported function FUNC with the ARGs (integers decimal or "
+                        "0x hex, floats, hex floats, inf, nan) and print its results")
+
+
+def _split_invoke(args):
+    """(func, [arg texts]) from --invoke, taking back the flags argparse left in it."""
+    if args.invoke is None:
+        return None, []
+    rest = []
+    for tok in args.invoke:
+        if tok in _FLAGS:
+            setattr(args, tok[2:].replace("-", "_"), True)
+        else:
+            rest.append(tok)
+    if not rest:
+        raise WasmError("--invoke needs the name of an exported function")
+    return rest[0], rest[1:]
+
+
+def run(args) -> int:
+    from ..host.instance import check_magic, validate
+    from ..module import Module
+
+    func, texts = _split_invoke(args)
+    data = read_input(args.file)
+    with about(args.file):
+        check_magic(data)
+        Module.from_bytes(data)  # malformed framing is exit 2 with its offset, as everywhere
+        report = validate(data, dirty_memory=args.dirty_memory, invoke=func, args=texts)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(_summary(args.file, report, func, texts))
+        if report.error:
+            print(f"wasmem: error: {args.file}: {report.error}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _summary(path, report, func, texts) -> str:
+    if not report.valid:
+        return f"{path}: invalid"
+    n = len(report.stubs)
+    stubs = f" ({n} import{'' if n == 1 else 's'} provided: {', '.join(report.stubs)})" if n else ""
+    if not report.instantiated:
+        return f"{path}: valid, not instantiated{stubs}"
+    lines = [f"{path}: valid, instantiated{stubs}"]
+    if func is not None:
+        call = f"{func}({', '.join(texts)})"
+        if report.error:
+            lines.append(f"{call} failed")
+        elif report.results:
+            lines.append(f"{call} = {', '.join(_show(v) for v in report.results)}")
+        else:
+            lines.append(f"{call} returned")
+    return "\n".join(lines)
+
+
+def _show(v) -> str:
+    return "null" if v is None else str(v)

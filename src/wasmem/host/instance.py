@@ -1,0 +1,576 @@
+"""Compile and instantiate a module in wasmtime with every import stubbed.
+
+The one place (with memory.py and objects.py) that uses wasmtime; it is
+imported lazily, inside the functions, so ``import wasmem.host.instance`` is
+cheap and ``wasmem info`` never pays for the engine.
+
+How imports are provided (``instantiate``):
+* memories: a host memory of exactly the imported type (shared ones as a
+  ``SharedMemory``), optionally pre-filled (``dirty_memory``) or resized and
+  loaded (``host_memories``);
+* AssemblyScript's ``env.abort`` / ``env.trace`` / ``env.seed`` (when their
+  signatures match): Python functions (abort raises :class:`AbortError` with
+  the decoded message, file, line and column);
+* every other function: wasmtime's own trap stub, which names the import;
+* globals, tables and tags: wasmtime's default values (zero, null refs).
+Those last two come from wasmtime's linker rather than from Python objects
+because wasmtime-py 50.0.1 *aborts the process* when asked for the value type
+of a GC reference (``ImportType.type.content`` on a ``(ref $t)`` global panics
+with "support for non-externref and non-funcref references is not implemented").
+The linker builds them from the engine's own types without that conversion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import re
+import warnings
+from typing import Any, Mapping
+
+from ..errors import WasmError, WasmWarning
+from .memory import LinearMemory
+
+DIRTY_BYTE = 0xA5
+# --dirty-memory fills at most this much of each imported memory; a module
+# importing gigabytes would otherwise commit them all.
+DIRTY_LIMIT = 64 << 20
+
+# wasmtime-py Config switches for every proposal the spec corpus and asc use.
+FEATURES = (
+    "wasm_threads", "shared_memory", "wasm_multi_memory", "wasm_memory64", "wasm_simd",
+    "wasm_relaxed_simd", "wasm_bulk_memory", "wasm_reference_types", "wasm_tail_call",
+    "wasm_function_references", "wasm_gc", "gc_support", "wasm_exceptions",
+    "wasm_wide_arithmetic", "wasm_custom_page_sizes", "wasm_multi_value",
+)
+
+WASM_MAGIC = b"\0asm"
+
+
+class EngineError(WasmError):
+    """wasmtime rejected the module, could not link it, or it trapped.
+
+    ``stage`` is "compile", "link", "instantiate" or "call"; ``message`` is
+    one line (the engine's cause), ``details`` the engine's full text with the
+    wasm backtrace.
+    """
+
+    def __init__(self, message: str, *, stage: str, details: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.stage = stage
+        self.details = details or message
+
+
+class AbortError(EngineError):
+    """AssemblyScript's ``abort(message, fileName, lineNumber, columnNumber)`` was called."""
+
+    def __init__(self, text: str | None, file: str | None, line: int, column: int, *, stage: str = "call"):
+        where = f" in {file}({line}:{column})" if file is not None else f" at {line}:{column}"
+        super().__init__(f"abort: {text if text is not None else '(no message)'}{where}", stage=stage)
+        self.text = text
+        self.file = file
+        self.line = line
+        self.column = column
+
+
+@dataclasses.dataclass(frozen=True)
+class HostMemorySpec:
+    """How to make the host memory for one memory import.
+
+    ``pages``: initial size (default: the import's minimum; must respect the
+    import's limits). ``data``: {address: bytes} written before instantiation.
+    """
+
+    pages: int | None = None
+    data: Mapping[int, bytes] = dataclasses.field(default_factory=dict)
+
+
+# -- engine ------------------------------------------------------------------
+
+@functools.cache
+def engine():
+    """The shared wasmtime Engine with every supported proposal enabled."""
+    import wasmtime
+
+    config = wasmtime.Config()
+    for feature in FEATURES:
+        setattr(config, feature, True)
+    return wasmtime.Engine(config)
+
+
+@functools.cache
+def _shared_memory_class():
+    """SharedMemory with a working ``_as_extern``.
+
+    wasmtime-py 50.0.1 builds the extern union from ``ctypes.pointer(self.ptr())``
+    (a pointer to the pointer), so Linker.define and Instance reject it with a
+    ctypes TypeError. A subclass fixes it for our memories without patching
+    wasmtime for everyone else in the process.
+    """
+    import wasmtime
+    from wasmtime import _ffi as ffi
+
+    class SharedMemory(wasmtime.SharedMemory):
+        def _as_extern(self):
+            union = ffi.wasmtime_extern_union(sharedmemory=self.ptr())
+            return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY, union)
+
+    return SharedMemory
+
+
+def engine_message(exc: BaseException) -> tuple[str, str]:
+    """(one-line message, full text) of a wasmtime error or trap.
+
+    wasmtime's text is "error while executing at wasm backtrace: ... Caused
+    by: <cause>"; the cause lines, joined, are the message.
+    """
+    full = str(exc).strip()
+    lines = [ln.strip() for ln in full.splitlines()]
+    if "Caused by:" in lines:
+        i = lines.index("Caused by:")
+        head = [ln for ln in lines[:i] if ln]
+        cause = [ln for ln in lines[i + 1:] if ln]
+        cause = [re.sub(r"^\d+: ", "", ln) for ln in cause]
+        if head and head[0].startswith("error while executing"):
+            frame = next((ln for ln in head[1:] if re.match(r"0: ", ln)), None)
+            where = f" (at {frame[3:].strip()})" if frame else ""
+            return ": ".join(cause) + where, full
+        return ": ".join(head[:1] + cause), full
+    return (lines[0] if lines else type(exc).__name__), full
+
+
+def _is_engine_error(exc: BaseException) -> bool:
+    import wasmtime
+
+    return isinstance(exc, (wasmtime.WasmtimeError, wasmtime.Trap))
+
+
+def _kind(extern_type) -> str:
+    import wasmtime
+
+    for cls, name in ((wasmtime.FuncType, "func"), (wasmtime.MemoryType, "memory"),
+                      (wasmtime.GlobalType, "global"), (wasmtime.TableType, "table"),
+                      (wasmtime.TagType, "tag")):
+        if isinstance(extern_type, cls):
+            return name
+    return "unknown"
+
+
+# -- instance ----------------------------------------------------------------
+
+class HostInstance:
+    """A live instance: its store, exports and the host side of its imports.
+
+    Attributes: ``store``, ``module`` (wasmtime.Module), ``exports`` (name ->
+    wasmtime extern), ``stubs`` ("module.name (kind)" for every import, in
+    import order), ``imported_memories`` (a LinearMemory per memory import, in
+    memory-index order; its ``name`` is "module.name"), ``trace_log`` (what
+    ``env.trace`` was called with).
+    """
+
+    def __init__(self, wasm_bytes: bytes, module, store):
+        self.wasm_bytes = wasm_bytes
+        self.module = module
+        self.store = store
+        self.instance = None
+        self.exports: dict[str, Any] = {}
+        self.stubs: list[str] = []
+        self.imported_memories: list[LinearMemory] = []
+        self.trace_log: list[tuple[str | None, list[float]]] = []
+
+    # -- memories
+    def memory(self, key: int | str = 0) -> LinearMemory:
+        """A memory by export name, "module.name" of an import, or index.
+
+        An index counts the memory index space (imports first). A defined
+        memory is reachable only through an export.
+        """
+        import wasmtime
+
+        if isinstance(key, str):
+            for mem in self.imported_memories:
+                if mem.name == key:
+                    return mem
+            raw = self.exports.get(key)
+            if isinstance(raw, (wasmtime.Memory, wasmtime.SharedMemory)):
+                return LinearMemory(raw, self.store, name=key)
+            raise WasmError(f"no memory export or import named {key!r}")
+        if 0 <= key < len(self.imported_memories):
+            return self.imported_memories[key]
+        name = self._memory_export_name(key)
+        if name is None:
+            raise WasmError(f"memory {key} does not exist or is not exported")
+        return LinearMemory(self.exports[name], self.store, name=name)
+
+    def _memory_export_name(self, index: int) -> str | None:
+        try:
+            from ..module import Module
+        except ImportError:  # the binary core is not there: only the simple case
+            names = [n for n, x in self.exports.items() if _kind_of_extern(x) == "memory"]
+            if index == 0 and not self.imported_memories and names:
+                return names[0]
+            return None
+        for export in Module.from_bytes(self.wasm_bytes).exports:
+            if export.kind == "memory" and export.index == index:
+                return export.name
+        return None
+
+    # -- exports
+    def export(self, name: str):
+        try:
+            return self.exports[name]
+        except KeyError:
+            raise WasmError(f"the module has no export named {name!r}") from None
+
+    def global_value(self, name: str):
+        import wasmtime
+
+        g = self.export(name)
+        if not isinstance(g, wasmtime.Global):
+            raise WasmError(f"export {name!r} is a {_kind_of_extern(g)}, not a global")
+        return g.value(self.store)
+
+    def func(self, name: str):
+        import wasmtime
+
+        f = self.export(name)
+        if not isinstance(f, wasmtime.Func):
+            raise WasmError(f"export {name!r} is a {_kind_of_extern(f)}, not a function")
+        return f
+
+    def param_types(self, name: str) -> list[str]:
+        return [str(t) for t in self.func(name).type(self.store).params]
+
+    def call(self, name: str, *args) -> list:
+        """Call an exported function; always returns the list of results.
+
+        Integer arguments may be given unsigned (0xFFFFFFFF for i32 -1).
+        A trap raises EngineError(stage="call"), abort() an AbortError.
+        """
+        f = self.func(name)
+        types = [str(t) for t in f.type(self.store).params]
+        if len(args) != len(types):
+            raise WasmError(f"{name} takes {len(types)} argument(s) ({', '.join(types) or 'none'}), "
+                            f"{len(args)} given")
+        values = [_fit(v, t, name, i) for i, (v, t) in enumerate(zip(args, types))]
+        try:
+            result = f(self.store, *values)
+        except EngineError:
+            raise
+        except Exception as e:
+            if not _is_engine_error(e):
+                raise
+            message, full = engine_message(e)
+            raise EngineError(message, stage="call", details=full) from e
+        if result is None:
+            return []
+        return list(result) if isinstance(result, list) else [result]
+
+
+def _kind_of_extern(x) -> str:
+    import wasmtime
+
+    for cls, name in ((wasmtime.Func, "func"), (wasmtime.Memory, "memory"),
+                      (wasmtime.SharedMemory, "memory"), (wasmtime.Global, "global"),
+                      (wasmtime.Table, "table"), (wasmtime.Tag, "tag")):
+        if isinstance(x, cls):
+            return name
+    return "unknown"
+
+
+_INT_BITS = {"i32": 32, "i64": 64}
+
+
+def _fit(value, valtype: str, func: str, index: int):
+    """A Python value checked against a wasm param type (ints made signed)."""
+    bits = _INT_BITS.get(valtype)
+    if bits is not None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise WasmError(f"{func}: argument {index} must be an integer ({valtype}), got {value!r}")
+        if not -(1 << (bits - 1)) <= value < (1 << bits):
+            raise WasmError(f"{func}: argument {index} = {value} does not fit {valtype}")
+        return value - (1 << bits) if value >= 1 << (bits - 1) else value
+    if valtype in ("f32", "f64"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise WasmError(f"{func}: argument {index} must be a number ({valtype}), got {value!r}")
+        return float(value)
+    return value
+
+
+def parse_value(text: str, valtype: str):
+    """A command-line argument for a parameter of type ``valtype``.
+
+    Integers: decimal or 0x hex, negative or unsigned. Floats: decimal, hex
+    float (0x1.8p1), inf, nan. References: "null".
+    """
+    if valtype in _INT_BITS:
+        try:
+            return int(text, 0)
+        except ValueError:
+            raise WasmError(f"not an integer for {valtype}: {text!r} (decimal or 0x hex)") from None
+    if valtype in ("f32", "f64"):
+        t = text.strip().lower()
+        try:
+            if t.lstrip("+-").startswith("0x"):
+                return float.fromhex(t)
+            return float(t)
+        except ValueError:
+            raise WasmError(f"not a number for {valtype}: {text!r}") from None
+    if text == "null":
+        return None
+    raise WasmError(f"cannot pass {text!r} for a parameter of type {valtype}")
+
+
+# -- AssemblyScript host functions -------------------------------------------
+
+def _caller_memory(caller, host: HostInstance) -> LinearMemory | None:
+    """The memory AS strings live in: the caller's "memory" export, else memory 0."""
+    import wasmtime
+
+    raw = caller.get("memory")
+    if isinstance(raw, (wasmtime.Memory, wasmtime.SharedMemory)):
+        return LinearMemory(raw, caller, name="memory")
+    if host.imported_memories:
+        first = host.imported_memories[0]
+        return LinearMemory(first.raw, caller, name=first.name)
+    return None
+
+
+def _string_or_none(mem: LinearMemory | None, ptr: int) -> str | None:
+    from .objects import ReadError, read_string
+
+    if ptr == 0 or mem is None:
+        return None
+    try:
+        return read_string(mem, ptr & 0xFFFFFFFF)
+    except ReadError:
+        return f"<unreadable string at 0x{ptr & 0xFFFFFFFF:x}>"
+
+
+def _as_host_functions(host: HostInstance, stage: list[str]):
+    """{(module, name): (params, results, callable)} of the AS imports we implement."""
+    def abort(caller, msg, file, line, column):
+        mem = _caller_memory(caller, host)
+        raise AbortError(_string_or_none(mem, msg), _string_or_none(mem, file), line, column, stage=stage[0])
+
+    def trace(caller, msg, n, *values):
+        host.trace_log.append((_string_or_none(_caller_memory(caller, host), msg), list(values[:max(0, n)])))
+
+    def seed():
+        return 0x5EED  # fixed, so runs are reproducible (AS seeds Math.random with it)
+
+    return {
+        ("env", "abort"): (["i32"] * 4, [], abort, True),
+        ("env", "trace"): (["i32", "i32"] + ["f64"] * 5, [], trace, True),
+        ("env", "seed"): ([], ["f64"], lambda: float(seed()), False),
+    }
+
+
+def _valtypes(names):
+    import wasmtime
+
+    return [getattr(wasmtime.ValType, n)() for n in names]
+
+
+# -- instantiation -------------------------------------------------------------
+
+def compile_module(wasm_bytes: bytes):
+    """A wasmtime.Module, or EngineError(stage="compile")."""
+    import wasmtime
+
+    try:
+        return wasmtime.Module(engine(), bytes(wasm_bytes))
+    except wasmtime.WasmtimeError as e:
+        message, full = engine_message(e)
+        raise EngineError(message, stage="compile", details=full) from e
+
+
+def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
+                host_memories: Mapping[str, HostMemorySpec | int] | None = None,
+                module=None) -> HostInstance:
+    """Compile (unless ``module`` is given), provide every import, run start.
+
+    ``host_memories`` maps "module.name" of a memory import to a
+    HostMemorySpec (or just its initial page count). Raises EngineError with
+    ``stage`` compile/link/instantiate (AbortError when start calls abort),
+    WasmError for a bad request.
+    """
+    import wasmtime
+
+    if module is None:
+        module = compile_module(wasm_bytes)
+    eng = engine()
+    store = wasmtime.Store(eng)
+    host = HostInstance(bytes(wasm_bytes), module, store)
+    requests = dict(host_memories or {})
+    stage = ["instantiate"]  # abort() reports the stage it happened in
+
+    linker = wasmtime.Linker(eng)
+    linker.allow_shadowing = True  # a setter property in wasmtime-py
+    imports = module.imports
+    own: dict[int, Any] = {}  # import position -> the extern we made
+    memories: dict[tuple, Any] = {}
+    used: set[str] = set()
+    as_funcs = _as_host_functions(host, stage)
+    try:
+        for pos, imp in enumerate(imports):
+            ty = imp.type
+            kind = _kind(ty)
+            key = f"{imp.module}.{imp.name}"
+            host.stubs.append(f"{key} ({kind})")
+            if kind == "memory":
+                # One host memory per distinct (name, type): the spec tests import
+                # "spectest.memory" under several limits in one module.
+                limits = ty.limits
+                ident = (imp.module, imp.name, limits.min, limits.max, ty.is_shared, ty.is_64, ty.page_size_log2)
+                if ident not in memories:
+                    memories[ident] = _make_memory(store, ty, key, requests.get(key), dirty_memory)
+                    linker.define(store, imp.module, imp.name, memories[ident])
+                used.add(key)
+                own[pos] = memories[ident]
+                host.imported_memories.append(LinearMemory(memories[ident], store, name=key))
+            elif kind == "func" and (imp.module, imp.name) in as_funcs:
+                # Only these few names have their signature inspected: asking
+                # for the params of an arbitrary import may abort the process.
+                params, results, fn, caller = as_funcs[(imp.module, imp.name)]
+                if [str(t) for t in ty.params] == params and [str(t) for t in ty.results] == results:
+                    func = wasmtime.Func(store, wasmtime.FuncType(_valtypes(params), _valtypes(results)),
+                                         fn, access_caller=caller)
+                    linker.define(store, imp.module, imp.name, func)
+                    own[pos] = func
+        if set(requests) - used:
+            raise WasmError(f"host_memories names {', '.join(sorted(set(requests) - used))}, "
+                            "which the module does not import as a memory")
+        linker.define_unknown_imports_as_traps(module)
+        linker.define_unknown_imports_as_default_values(store, module)
+        externs = [own[pos] if pos in own else linker.get(store, imp.module, imp.name)
+                   for pos, imp in enumerate(imports)]
+    except wasmtime.WasmtimeError as e:
+        message, full = engine_message(e)
+        raise EngineError(message, stage="link", details=full) from e
+
+    try:
+        host.instance = wasmtime.Instance(store, module, externs)
+    except EngineError:
+        raise
+    except Exception as e:
+        if not _is_engine_error(e):
+            raise
+        message, full = engine_message(e)
+        raise EngineError(message, stage="instantiate", details=full) from e
+    stage[0] = "call"
+    host.exports = dict(host.instance.exports(store))
+    return host
+
+
+def _make_memory(store, ty, key: str, request, dirty: bool):
+    """A host memory of the imported type (resized/loaded as requested)."""
+    import wasmtime
+
+    if isinstance(request, int):
+        request = HostMemorySpec(pages=request)
+    limits = ty.limits
+    if request is not None and request.pages is not None:
+        if request.pages < limits.min or (limits.max is not None and request.pages > limits.max):
+            raise WasmError(f"{key}: {request.pages} pages is outside the import's limits "
+                            f"(min {limits.min}, max {limits.max if limits.max is not None else 'none'})")
+        ty = wasmtime.MemoryType(wasmtime.Limits(request.pages, limits.max), is_64=ty.is_64,
+                                 shared=ty.is_shared, page_size_log2=ty.page_size_log2)
+    if ty.is_shared:
+        raw = _shared_memory_class()(engine(), ty)
+    else:
+        raw = wasmtime.Memory(store, ty)
+    mem = LinearMemory(raw, store, name=key)
+    if dirty:
+        size = mem.data_len()
+        if size > DIRTY_LIMIT:
+            warnings.warn(f"{key}: filled only the first {DIRTY_LIMIT} of {size} bytes with 0x{DIRTY_BYTE:02x}",
+                          WasmWarning, stacklevel=3)
+        mem.fill(DIRTY_BYTE, 0, min(size, DIRTY_LIMIT))
+    if request is not None:
+        for address, data in request.data.items():
+            mem.write(address, data)
+    return raw
+
+
+# -- validate ------------------------------------------------------------------
+
+@dataclasses.dataclass
+class ValidationReport:
+    """What ``wasmem validate`` reports (``to_json()`` is its --json)."""
+
+    valid: bool = False
+    instantiated: bool = False
+    stubs: list[str] = dataclasses.field(default_factory=list)
+    results: list = dataclasses.field(default_factory=list)
+    error: str | None = None
+    stage: str | None = None  # where it failed: compile/link/instantiate/call
+    details: str | None = None  # the engine's full text (backtrace)
+    invoked: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict:
+        return {"valid": self.valid, "instantiated": self.instantiated, "stubs": list(self.stubs),
+                "results": [json_value(v) for v in self.results], "error": self.error}
+
+
+def json_value(v):
+    """A wasm result as JSON: numbers as numbers, NaN/inf as strings, refs as null/kind."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if v is None or isinstance(v, (int, float)):
+        return v
+    return f"<{type(v).__name__.lower()}>"
+
+
+def check_magic(data: bytes) -> None:
+    """DecodeError unless ``data`` starts like a core wasm module."""
+    from ..errors import DecodeError
+
+    if len(data) < 8:
+        raise DecodeError(f"not a WebAssembly module: only {len(data)} bytes", 0)
+    if data[:4] != WASM_MAGIC:
+        raise DecodeError("not a WebAssembly module: bad magic number " + data[:4].hex(" "), 0)
+    if data[4:8] != b"\x01\x00\x00\x00":
+        raise DecodeError("unsupported WebAssembly version " + data[4:8].hex(" ")
+                          + " (a component, or not a core module)", 4)
+
+
+def validate(wasm_bytes: bytes, *, dirty_memory: bool = False, invoke: str | None = None,
+             args=(), host_memories=None) -> ValidationReport:
+    """Compile, instantiate and optionally call ``invoke(*args)``.
+
+    Engine failures (invalid module, link error, trap, abort) are recorded in
+    the report, not raised. ``args`` may be strings (parsed by the parameter
+    types, see parse_value) or numbers. A request that cannot be carried out
+    (no such export, wrong argument count or syntax) raises WasmError.
+    """
+    report = ValidationReport()
+    try:
+        module = compile_module(wasm_bytes)
+        report.valid = True
+        host = instantiate(wasm_bytes, dirty_memory=dirty_memory, host_memories=host_memories, module=module)
+        report.stubs = list(host.stubs)
+        report.instantiated = True
+        if invoke is not None:
+            report.invoked = invoke
+            types = host.param_types(invoke)
+            if len(args) != len(types):
+                raise WasmError(f"{invoke} takes {len(types)} argument(s) "
+                                f"({', '.join(types) or 'none'}), {len(args)} given")
+            values = [parse_value(a, t) if isinstance(a, str) else a for a, t in zip(args, types)]
+            report.results = host.call(invoke, *values)
+    except EngineError as e:
+        report.error, report.stage, report.details = e.message, e.stage, e.details
+        if e.stage != "compile" and not report.stubs:
+            report.stubs = _import_names(module)
+    return report
+
+
+def _import_names(module) -> list[str]:
+    return [f"{imp.module}.{imp.name} ({_kind(imp.type)})" for imp in module.imports]
