@@ -143,11 +143,13 @@ class Import(Entry):
             desc.import_ = self
         self._raw = _raw
 
+    @property
+    def changed(self) -> bool:
+        # a changed memory or global type under an unchanged import changes the import
+        return self._raw is None or (isinstance(self.desc, Entry) and self.desc.changed)
+
     def encode(self) -> bytes:
-        # a changed memory or global type under an unchanged import re-encodes the import
-        if self._raw is not None and not (isinstance(self.desc, Entry) and self.desc.changed):
-            return self._raw
-        return self._encode()
+        return self._encode() if self.changed else self._raw
 
     def _encode(self) -> bytes:
         head = g.build(g.Name, self.module) + g.build(g.Name, self.name) + bytes((g.KIND_CODES[self.kind],))

@@ -229,8 +229,10 @@ TagType = Struct("attribute" / Byte, "type" / VarU32)
 class _ConstExpr(Construct):
     """A constant expression, kept as raw bytes including its final ``end``.
 
-    Only the instructions allowed in constant expressions (core, extended-const,
-    GC) are walked; anything else is reported, never guessed past.
+    The instructions allowed in constant expressions (core, extended-const, GC)
+    are stepped over here; anything else (an *invalid* module may hold any
+    instruction there, and that is not a decoding error) goes to the full
+    instruction decoder of ``code.py``, which stops at the matching ``end``.
     """
 
     def _parse(self, stream, context, path):
@@ -245,12 +247,11 @@ class _ConstExpr(Construct):
                 break
             imm = CONST_IMMEDIATES.get(op)
             if op == 0xFB or op == 0xFD:
-                sub = VarU32._parse(stream, context, path)
-                imm = (CONST_GC if op == 0xFB else CONST_SIMD).get(sub)
-                if imm is None:
-                    raise DecodeError(f"instruction 0x{op:02x} {sub} is not allowed in a constant expression", at)
-            elif imm is None:
-                raise DecodeError(f"illegal opcode 0x{op:02x} in constant expression", at)
+                imm = (CONST_GC if op == 0xFB else CONST_SIMD).get(VarU32._parse(stream, context, path))
+            if imm is None:
+                stream.seek(at)
+                _skip_general_expr(stream)
+                break
             for kind in imm:
                 if kind == "bytes4":
                     _stream_read(stream, 4, path)
@@ -267,6 +268,28 @@ class _ConstExpr(Construct):
     def _build(self, obj, stream, context, path):
         stream.write(bytes(obj))
         return obj
+
+
+_OPENERS = frozenset(("block", "loop", "if", "try", "try_table"))
+
+
+def _skip_general_expr(stream) -> None:
+    """Step over instructions up to the ``end`` closing the expression."""
+    from .code import iter_instructions
+
+    at = stream.tell()
+    data = stream.getvalue()
+    depth = 0
+    for ins in iter_instructions(data, 0, at):
+        name = ins.name
+        if name in _OPENERS:
+            depth += 1
+        elif name == "end":
+            if depth == 0:
+                stream.seek(ins.end)
+                return
+            depth -= 1
+    raise DecodeError("unexpected end of input in constant expression", len(data))
 
 
 CONST_IMMEDIATES = {
