@@ -1,0 +1,171 @@
+"""`wasmem validate`, run in-process through wasmem.cli.main: exit codes, JSON, messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import FIXTURES, wat
+from wasmem.cli import main
+
+HOST = FIXTURES / "host"
+
+
+def run(capsys, *argv):
+    code = main(["validate", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, "--json", *argv)  # before FILE: --invoke takes the rest
+    return code, json.loads(out), err
+
+
+def write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_seed_invoke(capsys):
+    code, out, err = run(capsys, HOST / "seed.wasm", "--invoke", "readMemory", "1")
+    assert code == 0 and err == ""
+    assert out.splitlines() == [f"{HOST / 'seed.wasm'}: valid, instantiated", "readMemory(1) = 99"]
+    code, doc, _ = run_json(capsys, HOST / "seed.wasm", "--invoke", "readMemory", "0x0")
+    assert (code, doc) == (0, {"valid": True, "instantiated": True, "stubs": [], "results": [21], "error": None})
+
+
+def test_shared_memory_module(capsys):
+    code, doc, _ = run_json(capsys, HOST / "seed-shared.wasm", "--invoke", "readMemory", "1")
+    assert (code, doc["stubs"], doc["results"]) == (0, ["env.memory (memory)"], [99])
+
+
+def test_every_import_kind(capsys, tmp_path):
+    from test_host_instance import EVERY_KIND, EVERY_KIND_STUBS
+
+    path = write(tmp_path, "kinds.wasm", wat(EVERY_KIND))
+    code, doc, _ = run_json(capsys, path)
+    assert (code, doc) == (0, {"valid": True, "instantiated": True, "stubs": EVERY_KIND_STUBS,
+                               "results": [], "error": None})
+    code, out, err = run(capsys, path)
+    assert code == 0
+    assert out.startswith(f"{path}: valid, instantiated (13 imports provided: env.f (func), env.mem (memory), ")
+    # calling a stubbed function traps with the import's name: exit 1
+    code, doc, _ = run_json(capsys, path, "--invoke", "callf")
+    assert code == 1
+    assert doc["error"].startswith("unknown import: `env::f` has not been defined (at ")
+    assert (doc["valid"], doc["instantiated"], doc["results"]) == (True, True, [])
+
+
+def test_not_wasm_is_exit_2(capsys, tmp_path):
+    code, out, err = run(capsys, HOST / "seed.ts")
+    assert (code, out) == (2, "")
+    assert err == f"wasmem: error: {HOST / 'seed.ts'}: offset 0x0: not a WebAssembly module: bad magic number 6d 65 6d 6f\n"
+    code, out, err = run(capsys, write(tmp_path, "short.wasm", b"\0as"))
+    assert code == 2 and "only 3 bytes" in err
+    code, out, err = run(capsys, write(tmp_path, "component.wasm", b"\0asm\x0d\0\x01\0"))
+    assert code == 2 and "offset 0x4: unsupported WebAssembly version 0d 00 01 00" in err
+    code, out, err = run(capsys, tmp_path / "missing.wasm")
+    assert code == 2 and err.startswith(f"wasmem: error: {tmp_path / 'missing.wasm'}: No such file")
+    # a section running past the end of the file: the framing error, with its offset
+    code, out, err = run(capsys, write(tmp_path, "cut.wasm", b"\0asm\x01\0\0\0\x01\x10\x01"))
+    assert code == 2 and "offset 0x" in err
+
+
+def test_start_trap_is_exit_1(capsys, tmp_path):
+    path = write(tmp_path, "trap.wasm", wat("(module (func $s unreachable) (start $s))"))
+    code, doc, err = run_json(capsys, path)
+    assert code == 1 and err == ""
+    assert (doc["valid"], doc["instantiated"], doc["results"]) == (True, False, [])
+    assert doc["error"].startswith("wasm trap: wasm `unreachable` instruction executed (at ")
+    code, out, err = run(capsys, path)
+    assert code == 1
+    assert out == f"{path}: valid, not instantiated\n"
+    assert err.startswith(f"wasmem: error: {path}: wasm trap: wasm `unreachable` instruction executed")
+
+
+def test_invalid_module_is_exit_1(capsys, tmp_path):
+    path = write(tmp_path, "bad.wasm", wat("(module (func (result i32) (i64.const 1)))"))
+    code, doc, _ = run_json(capsys, path)
+    assert code == 1
+    assert (doc["valid"], doc["instantiated"], doc["stubs"]) == (False, False, [])
+    assert doc["error"] == ("failed to compile: wasm[0]::function[0]: WebAssembly translation error: "
+                            "Invalid input WebAssembly code at offset 26: type mismatch: expected i32, found i64")
+
+
+def test_abort_is_exit_1_with_message_file_line_column(capsys):
+    code, doc, _ = run_json(capsys, HOST / "statics.wasm", "--invoke", "checkPositive", "0")
+    assert code == 1
+    assert doc == {"valid": True, "instantiated": True, "stubs": ["env.abort (func)"], "results": [],
+                   "error": "abort: n must be positive in statics.ts(16:3)"}
+    code, out, err = run(capsys, HOST / "statics.wasm", "--invoke", "boom")
+    assert code == 1
+    assert out.splitlines()[-1] == "boom() failed"
+    assert err == f"wasmem: error: {HOST / 'statics.wasm'}: abort: boom from wasm in statics.ts(21:3)\n"
+    code, doc, _ = run_json(capsys, HOST / "statics.wasm", "--invoke", "checkPositive", "0x2a")
+    assert (code, doc["results"], doc["error"]) == (0, [42], None)
+
+
+def test_dirty_memory_shows_in_unwritten_bytes(capsys, tmp_path):
+    # statics-import.wasm imports its memory (1 page) and never writes 0xfff0
+    path = HOST / "statics-import.wasm"
+    assert run_json(capsys, path, "--invoke", "peek", "0xfff0")[1]["results"] == [0]
+    code, doc, _ = run_json(capsys, path, "--dirty-memory", "--invoke", "peek", "0xfff0")
+    assert (code, doc["results"]) == (0, [0xA5])
+    # --dirty-memory after the --invoke arguments works too
+    code, out, _ = run(capsys, path, "--invoke", "peek", "65520", "--dirty-memory")
+    assert code == 0 and out.splitlines()[-1] == "peek(65520) = 165"
+    # the static data the module's segments wrote over the pattern is intact
+    code, doc, _ = run_json(capsys, path, "--dirty-memory", "--invoke", "charAt", "0")
+    assert doc["results"] == [ord("h")]
+
+
+MIX = """(module
+  (func (export "mix") (param i32 i64 f32 f64) (result i32 i64 f32 f64)
+    local.get 0 local.get 1 local.get 2 local.get 3)
+  (func (export "nan") (result f64) (f64.const nan))
+  (func (export "inf") (result f32) (f32.const -inf)))"""
+
+
+def test_invoke_argument_types(capsys, tmp_path):
+    path = write(tmp_path, "mix.wasm", wat(MIX))
+    code, doc, _ = run_json(capsys, path, "--invoke", "mix", "0xffffffff", "-0x10", "1.5", "0x1.8p1")
+    assert (code, doc["results"]) == (0, [-1, -16, 1.5, 3.0])
+    code, out, _ = run(capsys, path, "--invoke", "mix", "-1", "18446744073709551615", "-inf", "1e300")
+    assert out.splitlines()[-1] == "mix(-1, 18446744073709551615, -inf, 1e300) = -1, -1, -inf, 1e+300"
+    assert run_json(capsys, path, "--invoke", "nan")[1]["results"] == ["nan"]
+    assert run_json(capsys, path, "--invoke", "inf")[1]["results"] == ["-inf"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--invoke"], "--invoke needs the name of an exported function"),
+    (["--invoke", "nope"], "the module has no export named 'nope'"),
+    (["--invoke", "mix", "1"], "mix takes 4 argument(s) (i32, i64, f32, f64), 1 given"),
+    (["--invoke", "mix", "1.5", "1", "1", "1"], "not an integer for i32: '1.5' (decimal or 0x hex)"),
+    (["--invoke", "mix", "0x100000000", "1", "1", "1"], "mix: argument 0 = 4294967296 does not fit i32"),
+    (["--invoke", "mix", "1", "1", "x", "1"], "not a number for f32: 'x'"),
+])
+def test_invoke_usage_errors_are_exit_2(capsys, tmp_path, argv, message):
+    path = write(tmp_path, "mix.wasm", wat(MIX))
+    code, out, err = run(capsys, path, *argv)
+    assert (code, out) == (2, "")
+    assert err.strip().endswith(message)
+
+
+def test_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["validate", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--json", "--dirty-memory", "--invoke"):
+        assert option in out
+
+
+def test_python_dash_m(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "wasmem", "validate", str(HOST / "seed.wasm"), "--json",
+                        "--invoke", "readMemory", "1"], capture_output=True, text=True)
+    assert p.returncode == 0 and json.loads(p.stdout)["results"] == [99]
