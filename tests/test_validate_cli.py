@@ -169,3 +169,27 @@ def test_python_dash_m(tmp_path):
     p = subprocess.run([sys.executable, "-m", "wasmem", "validate", str(HOST / "seed.wasm"), "--json",
                         "--invoke", "readMemory", "1"], capture_output=True, text=True)
     assert p.returncode == 0 and json.loads(p.stdout)["results"] == [99]
+
+
+def test_corpus_malformed_and_invalid(corpus, capsys):
+    """Malformed modules: exit 2 (framing) or 1 (the engine), never a traceback.
+    Invalid ones: `valid` agrees with wasmtime's verdict recorded in the manifest."""
+    from conftest import corpus_files, manifest
+
+    from wasmem.host.instance import validate
+
+    codes = {}
+    for f in corpus_files("malformed"):
+        code = main(["validate", "--json", str(f)])
+        out, err = capsys.readouterr()
+        codes[code] = codes.get(code, 0) + 1
+        if code == 1:
+            assert json.loads(out)["valid"] is False, f.name
+        else:
+            assert code == 2 and out == "" and err.startswith("wasmem: error: "), f.name
+    assert sum(codes.values()) == 710 and set(codes) == {1, 2}
+    verdicts = {name: row["wasmtime_validate"] for name, row in manifest().items() if row["class"] == "invalid"}
+    files = corpus_files("invalid")
+    assert len(files) == 2640
+    for f in files:
+        assert validate(f.read_bytes()).valid == (verdicts[f.name] == "ok"), f.name

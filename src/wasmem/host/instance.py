@@ -205,17 +205,10 @@ class HostInstance:
         return LinearMemory(self.exports[name], self.store, name=name)
 
     def _memory_export_name(self, index: int) -> str | None:
-        try:
-            from ..module import Module
-        except ImportError:  # the binary core is not there: only the simple case
-            names = [n for n, x in self.exports.items() if _kind_of_extern(x) == "memory"]
-            if index == 0 and not self.imported_memories and names:
-                return names[0]
-            return None
-        for export in Module.from_bytes(self.wasm_bytes).exports:
-            if export.kind == "memory" and export.index == index:
-                return export.name
-        return None
+        from ..module import Module
+
+        names = Module.from_bytes(self.wasm_bytes).exports_of("memory", index)
+        return names[0] if names else None
 
     # -- exports
     def export(self, name: str):
