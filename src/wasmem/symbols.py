@@ -59,9 +59,13 @@ def _positional(m, gl) -> dict:
     check out against the data segments and the RTTI table."""
     n = len(gl)
     last = n - 1
+    # globals that wasmem add-data appended (exported immutable constants) come after them
+    exported = {e.index for e in m.exports if e.kind == "global"}
+    while last > 0 and last in exported and _is_const_i32(gl[last], False):
+        last -= 1
     # an optional trailing `~started` (mutable i32 = 0)
     ends = [last]
-    if n >= 2 and _is_const_i32(gl[last], True) and gl[last].init_value == 0:
+    if last >= 1 and _is_const_i32(gl[last], True) and gl[last].init_value == 0:
         ends.append(last - 1)
     data_ends = [a + len(d) for a, d in m.view(11, create=True).placed(0)]
     data_end = _align4(max(data_ends)) if data_ends else None

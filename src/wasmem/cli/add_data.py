@@ -1,0 +1,45 @@
+"""wasmem add-data IN SPEC -o OUT [--abi A] [--base auto|ADDR] [--no-export] [--json]"""
+
+from __future__ import annotations
+
+from ._common import about, add_output_arguments, load_module, number, output_path, print_json
+
+NAME = "add-data"
+HELP = "put a spec's static objects into a compiled module, below its data or after it (moving the heap)"
+
+
+def _base(text: str):
+    return "auto" if text == "auto" else number(text)
+
+
+def add_arguments(p):
+    p.add_argument("input", metavar="IN", help="the compiled .wasm module")
+    p.add_argument("spec", metavar="SPEC", help="the static-data spec (.toml or .json)")
+    add_output_arguments(p)
+    p.add_argument("--abi", choices=("assemblyscript", "assemblyscript-legacy", "c"),
+                   help="data layout (default: the spec's)")
+    p.add_argument("--as-version", metavar="V", help="asc version (default: the spec's, else inferred from the module)")
+    p.add_argument("--base", type=_base, default="auto", metavar="auto|ADDR",
+                   help="where the objects go (default auto: free room reserved below the static data, "
+                        "else right after it, moving the stack and heap up)")
+    p.add_argument("--no-export", action="store_true", help="do not export a global per object")
+    p.add_argument("--json", action="store_true", help="print the layout report and the placement")
+
+
+def run(args) -> int:
+    from ..layout.spec import load_spec
+    from ..rewrite.add_data import add_data
+
+    with about(args.spec):
+        spec = load_spec(args.spec, abi=args.abi)
+    m = load_module(args.input)
+    with about(args.input):
+        report = add_data(m, spec, base=args.base, export=not args.no_export, as_version=args.as_version)
+    out = output_path(args, args.input)
+    with about(out):
+        m.save(out)
+    if args.json:
+        print_json(report)
+    else:
+        print(f"{len(report['objects'])} objects at {report['base']}..{report['end']} ({report['placement']})")
+    return 0

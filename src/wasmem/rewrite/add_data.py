@@ -1,0 +1,181 @@
+"""add-data: put static objects into a compiled module without breaking it.
+
+The objects go where the program's stack and allocator never write:
+* ``reserved``: free room the build left below its static data (asc
+  ``--memoryBase``, wasm-ld ``--global-base``), never below 1024 unless asked;
+* ``heap``: right after the static data, moving ``__data_end``,
+  ``__stack_pointer`` and ``__heap_base`` up by the same amount
+  (assemblyscript-static-data.md 8.3). Only where those are globals: an
+  optimized build inlines them as constants and is refused;
+* an explicit ``base`` that overlaps neither data, stack nor heap.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+
+from ..errors import RewriteError, WasmWarning
+from ..model import DataSegment, Export, Global, const_expr
+
+LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
+I32 = 0x7F
+
+
+def _align4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def module_rtti(m, abi_name: str, version):
+    """(version, Rtti or None) of an asc module: its __rtti_base table, read
+    from the static data, and the asc version inferred from it when not given."""
+    from ..layout import abi as abis
+    from ..layout.rtti import Rtti
+
+    sym = m.symbols().get("__rtti_base")
+    if sym is None:
+        return version, None
+    base = sym["value"]
+    if version is None and abi_name == "assemblyscript":
+        words = list(struct.unpack("<10I", m.read_static(base, 40)))
+        segs = [(off, data) for off, data in m.view(11, create=True).placed(0)]
+        version = abis.infer_version(words, segs)
+        if version is None:
+            warnings.warn("cannot tell the asc version from the module; assuming "
+                          f"{'.'.join(map(str, abis.NEWEST_VERIFIED))} (give --as-version)", WasmWarning)
+    abi = abis.for_version(version, abi_name)
+    return version, Rtti.read(m.read_static, base, abi)
+
+
+def _existing_data(m) -> tuple[int | None, int | None]:
+    placed = m.view(11, create=True).placed(0)
+    if not placed:
+        return None, None
+    return min(off for off, _ in placed), max(off + len(d) for off, d in placed)
+
+
+def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> dict:
+    """Lay out ``spec`` (a layout.spec.Spec) into module ``m``; returns the report."""
+    from ..layout.spec import build_layout
+
+    mems = m.memories
+    if not mems:
+        raise RewriteError("the module has no memory to put data in")
+    mem = mems[0]
+    version, rtti = (as_version or spec.as_version), None
+    if spec.abi != "c":
+        version, rtti = module_rtti(m, spec.abi, version)
+
+    def lay(at):
+        return build_layout(spec, as_version=version, base=at, rtti=rtti)
+
+    syms = m.symbols()
+    data_start, data_stop = _existing_data(m)
+    D = syms.get("__data_end")
+    H = syms.get("__heap_base")
+    S = syms.get("__stack_pointer")
+    heap_old = H["value"] if H else None
+    placement, layout, heap_new = None, None, None
+
+    if base != "auto":
+        layout = lay(base)
+        _check_explicit(layout, base, data_start, data_stop, D, H)
+        placement = "reserved" if data_start is not None and layout.end <= data_start else "explicit"
+    else:
+        if data_start is not None and data_start > LOW_MEMORY:
+            trial = lay(LOW_MEMORY)
+            if trial.end <= data_start:
+                placement, layout = "reserved", trial
+        if layout is None:
+            placement = "heap"
+            layout, heap_new = _after_data(m, lay, syms, data_stop)
+
+    segments = layout.segments()
+    end = max((off + len(b) for off, b in segments), default=layout.base)
+    needed = heap_new if heap_new is not None else end
+    _grow_minimum(mem, needed)
+    for off, data in segments:
+        m.data.append(DataSegment("active", 0, const_expr(off), data, 0))
+    if m.data_count is not None:
+        m.data_count = len(m.data)
+    if export:
+        _export_objects(m, layout.report()["objects"])
+    report = layout.report()
+    report["placement"] = placement
+    report["heap_base"] = {"old": heap_old, "new": heap_new if heap_new is not None else heap_old}
+    return report
+
+
+def _after_data(m, lay, syms, data_stop):
+    D, H, S = (syms.get(k) for k in ("__data_end", "__heap_base", "__stack_pointer"))
+    gl = m.globals
+    if H is None or not _is_defined_const(gl, H["global"]):
+        raise RewriteError(
+            "cannot place the data after the module's static data: it has no __heap_base global "
+            "(optimized builds inline it as constants in code, so moving the heap is not safe). "
+            "Give an explicit --base ADDR in free memory below the static data, rebuild with "
+            "--memoryBase N to reserve room, or add the data before optimizing")
+    cursor = D["value"] if D else _align4(data_stop or H["value"])
+    heap = H["value"]
+    layout = lay(cursor)
+    d_new = _align4(layout.end)
+    stack = heap - (D["value"] if D else cursor)
+    h_new = _align4(d_new + stack)
+    if D:
+        gl[D["global"]].set_init_value(d_new)
+    gl[H["global"]].set_init_value(h_new)
+    if S and S["value"] == heap:
+        gl[S["global"]].set_init_value(h_new)
+    return layout, h_new
+
+
+def _is_defined_const(gl, index) -> bool:
+    g = gl[index]
+    return g.import_ is None and g.init_value is not None
+
+
+def _check_explicit(layout, base, data_start, data_stop, D, H) -> None:
+    lo, hi = base, layout.end
+    if lo < 8:
+        raise RewriteError(f"--base {base} would put data in the first 8 bytes, which stay free so 0 is null")
+    if data_start is not None and lo < data_stop and hi > data_start:
+        raise RewriteError(f"the objects would span {lo}..{hi}, overlapping the module's static data "
+                           f"({data_start}..{data_stop}): choose another --base")
+    if D and H and hi > D["value"] and lo < H["value"]:
+        raise RewriteError(f"the objects would span {lo}..{hi}, inside the shadow stack "
+                           f"({D['value']}..{H['value']}): choose another --base or use --base auto")
+    if H and hi > H["value"]:
+        raise RewriteError(f"the objects would span {lo}..{hi}, at or above __heap_base ({H['value']}), "
+                           "where the allocator writes: use --base auto to move the heap")
+
+
+def _grow_minimum(mem, end: int) -> None:
+    from dataclasses import replace
+
+    lim = mem.limits
+    pages = -(-end // lim.page_size)
+    if pages <= lim.min:
+        return
+    if lim.max is not None and pages > lim.max:
+        raise RewriteError(f"the data needs {pages} pages of memory but its maximum is {lim.max}")
+    if mem.imported:
+        warnings.warn(f"raising the imported memory's minimum from {lim.min} to {pages} pages: "
+                      "the host must provide at least that", WasmWarning)
+    mem.limits = replace(lim, min=pages)
+
+
+def _export_objects(m, objects) -> None:
+    taken = {e.name for e in m.exports}
+    for o in objects:
+        name = o["name"]
+        if name is None:
+            continue
+        if name in taken:
+            raise RewriteError(f"an export named {name!r} already exists; rename the object or use --no-export")
+        taken.add(name)
+    for o in objects:
+        if o["name"] is None:
+            continue
+        g = Global(I32, False, const_expr(o["address"]))
+        m.defined_globals.append(g)
+        m.exports.append(Export(o["name"], "global", len(m.globals) - 1))
