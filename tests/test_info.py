@@ -1,0 +1,101 @@
+"""`wasmem info` against expected JSON derived from wasm-tools and asc (fixtures/info/*)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import FIXTURES, wat
+from wasmem.cli import main
+
+CASES = sorted(p for p in (FIXTURES / "info").glob("*") if (p / "module.wasm").is_file())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_info_json_matches_oracle(case, capsys):
+    assert main(["info", "--json", "--segments", str(case / "module.wasm")]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got == json.loads((case / "expected-info.json").read_text())
+
+
+def test_info_cases_cover_versions_and_symbol_sources():
+    sources = set()
+    versions = set()
+    for case in CASES:
+        doc = json.loads((case / "expected-info.json").read_text())
+        sources |= {s["source"] for s in doc["symbols"].values()}
+        versions.add(json.loads((case / "build.json").read_text())["asc"])
+    assert sources == {"export", "name", "position"}
+    assert {"0.28.20", "0.17.14", "0.9.4"} <= versions
+
+
+def test_human_output_is_aligned_tables(capsys):
+    case = FIXTURES / "info" / "0.28.20-strings-exportRuntime" / "module.wasm"
+    assert main(["info", str(case)]) == 0
+    out = capsys.readouterr().out
+    assert "memory  origin   pages  exports" in out
+    assert "__heap_base      33632      21  position" in out
+    assert "__rtti_base        832      18  export" in out
+    assert "data: 19 segments (19 active, 0 passive), 812 bytes, static range 12..864" in out
+
+
+def test_info_of_wat_module_with_every_import_kind(capsys, tmp_path):
+    data = wat("""(module
+      (import "m" "f" (func))
+      (import "m" "t" (table 2 funcref))
+      (import "m" "mem" (memory i64 1 2 shared))
+      (import "m" "g" (global (mut i32)))
+      (import "m" "e" (tag))
+      (memory 0)
+      (data "passive")
+      (data (memory 1) (i32.const 5) "xy")
+      (func (data.drop 0)))""")
+    f = tmp_path / "m.wasm"
+    f.write_bytes(data)
+    assert main(["info", "--json", "--segments", str(f)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [i["kind"] for i in doc["imports"]] == ["func", "table", "memory", "global", "tag"]
+    assert doc["memories"][0] == {"index": 0, "imported": True, "module": "m", "name": "mem", "exports": [],
+                                  "min": 1, "max": 2, "shared": True, "memory64": True}
+    assert doc["data"] == {"count": 2, "active": 1, "passive": 1, "bytes": 9, "start": None, "end": None}
+    assert doc["segments"] == [
+        {"index": 0, "mode": "passive", "memory": None, "offset": None, "size": 7},
+        {"index": 1, "mode": "active", "memory": 1, "offset": 5, "size": 2},
+    ]
+    assert [s["name"] for s in doc["sections"]][-2:] == ["datacount", "code"] or "data" in [
+        s["name"] for s in doc["sections"]]
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "offset 0x0: unexpected end of input: file too short"),
+    (b"\x00asm\x01\x00\x00\x00\x05\x80", "offset 0xa: unexpected end of input while reading u32 LEB128"),
+    (b"\x00asm\x0d\x00\x01\x00", "offset 0x4: this is a WebAssembly component"),
+    (b"\x00asm\x01\x00\x00\x00\x05\x03\x01\x10\x00", "offset 0xb: malformed memory limits flags 0x10"),
+    (b"\x00asm\x01\x00\x00\x00\x02\x06\xff\xff\xff\xff\x0f\x00",
+     "offset 0xa: count 4294967295 is larger than the 1 remaining bytes could hold"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, content, message, capsys):
+    f = tmp_path / "bad.wasm"
+    f.write_bytes(content)
+    assert main(["info", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"wasmem: error: {f}: ")
+    assert message in err
+
+
+def test_missing_file_and_process_entry_point(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "wasmem", "info", str(tmp_path / "nope.wasm")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr == f"wasmem: error: {tmp_path / 'nope.wasm'}: No such file or directory\n"
+
+
+def test_info_does_not_import_wasmtime():
+    case = FIXTURES / "info" / "0.28.20-strings" / "module.wasm"
+    code = ("import sys; from wasmem.cli import main; main(['info', '--json', %r]); "
+            "assert 'wasmtime' not in sys.modules, 'wasmtime imported'" % str(case))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
