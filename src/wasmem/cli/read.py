@@ -1,0 +1,90 @@
+"""wasmem read FILE (EXPORT | ADDRESS) [--type T] [--abi A] [--json]"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ._common import about, print_json, read_input
+
+NAME = "read"
+HELP = "instantiate a module and decode the AssemblyScript object at an exported global or an address"
+
+PREVIEW = 200  # characters of the value on the human line
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE", help="the .wasm module")
+    p.add_argument("target", metavar="EXPORT|ADDRESS",
+                   help="an exported i32 global holding the object's address, or the address itself "
+                        "(decimal or 0x hex): the payload pointer the program holds")
+    p.add_argument("--type", metavar="T",
+                   help="read the object as this type (string, ArrayBuffer, Array<i32>, StaticArray<string>, "
+                        "Int32Array, Array<Array<string>>, ...) instead of the one its header and the "
+                        "module's RTTI give")
+    p.add_argument("--abi", choices=("assemblyscript", "assemblyscript-legacy"),
+                   help="header layout (default: inferred from the module's RTTI, else asc 0.28's)")
+    p.add_argument("--as-version", metavar="V", help="asc version (default: inferred from the module)")
+    p.add_argument("--memory", default="0", metavar="N|NAME",
+                   help="the memory to read: index or export name (default 0)")
+    p.add_argument("--json", action="store_true",
+                   help='print {"address", "type", "rt_id", "size", "value", "notes"}: value is the string\'s '
+                        "text, an ArrayBuffer's hex, or a list for arrays (nested objects decoded)")
+
+
+def run(args) -> int:
+    from ..host.instance import check_magic, instantiate
+    from ..host.objects import ReadError
+    from ..host.read import module_abi, read_at, target_address
+    from ..module import Module
+
+    data = read_input(args.file)
+    with about(args.file):
+        check_magic(data)
+        m = Module.from_bytes(data)
+        abi, rtti = module_abi(m, args.abi, args.as_version)
+        if args.type is not None:
+            _check_type(args.type)
+        host = instantiate(data)
+        address, export = target_address(host, args.target)
+        memory = int(args.memory, 0) if args.memory.isdigit() or args.memory.startswith("0x") else args.memory
+        mem = host.memory(memory)
+        try:
+            obj = read_at(mem, address, abi, rtti, args.type)
+        except ReadError as e:
+            where = f"{export} = 0x{address:x}" if export else f"0x{address:x}"
+            print(f"wasmem: error: {args.file}: no valid object at {where}: {e}", file=sys.stderr)
+            return 1
+    if args.json:
+        print_json(obj.to_json())
+        return 0
+    for note in obj.notes:
+        print(f"wasmem: note: {note}", file=sys.stderr)
+    print(summary(obj, export))
+    return 0
+
+
+def _check_type(text: str) -> None:
+    """A --type that is not an object type is a usage error (exit 2), not a failed read."""
+    from ..errors import WasmError
+    from ..host.objects import ReadError, parse_type
+    from ..layout.types import Ref
+
+    try:
+        t = parse_type(text)
+    except ReadError as e:
+        raise WasmError(f"--type: {e}") from e
+    if not isinstance(t, Ref):
+        raise WasmError(f"--type: {t.name} is a value type, not an object")
+
+
+def summary(obj, export: str | None = None) -> str:
+    """One line: what, where, rtId, size, and the value (cut to PREVIEW characters)."""
+    from ..host.read import json_value
+
+    value = json.dumps(json_value(obj.value), ensure_ascii=False)
+    if len(value) > PREVIEW:
+        count = f", {len(obj.value)} {'elements' if isinstance(obj.value, list) else 'units'}"
+        value = value[:PREVIEW] + f"... ({len(value)} characters{count})"
+    name = f"{export} = " if export else ""
+    return f"{name}{obj.type} at 0x{obj.address:x} (rtId {obj.rt_id}, {obj.size} bytes): {value}"

@@ -1,0 +1,267 @@
+"""wasmem read and host/read.py: objects decoded by their header and the module's RTTI.
+
+Ground truth: asc-built modules (fixtures/host/statics.wasm, 0.28.20 unoptimized;
+fixtures/info/*-strings*, 0.9.4 / 0.17.14 / 0.28.20) whose exported globals hold
+the addresses of the source literals, and objects the AS runtime itself builds.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from conftest import FIXTURES, wat
+from wasmem.cli import main
+from wasmem.errors import UnsupportedError
+from wasmem.host.instance import instantiate
+from wasmem.host.objects import ReadError, write_arraybuffer, write_object, write_string
+from wasmem.host.read import ObjectRead, json_value, module_abi, read_at, read_module_object, shape_of
+from wasmem.layout.abi import for_version
+from wasmem.layout.rtti import Rtti, RttiEntry
+from wasmem.module import Module
+
+STATICS = FIXTURES / "host" / "statics.wasm"
+INFO = FIXTURES / "info"
+
+# statics.ts literals, and the type/rtId asc gave them (RTTI of that module).
+STATICS_VALUES = {
+    "greeting": ("string", 2, "hello, wasmem ✓ 😀"),
+    "empty": ("string", 2, ""),
+    "primes": ("Array<i32>", 4, [2, 3, 5, 7, 11]),
+    "words": ("Array<string>", 5, ["ab", "cde", "", "ab"]),
+    "fixed": ("StaticArray<i32>", 6, [7, 8, 9]),
+    "fixedWords": ("StaticArray<string>", 7, ["x", "yz"]),
+    "ratios": ("Array<f64>", 8, [1.5, -0.25]),
+    "flags": ("Array<u8>", 9, [1, 0, 1]),  # Array<bool> has the same flags
+    "bigs": ("Array<i64>", 10, [-1, 0x123456789]),
+    "bytes": ("Array<u8>", 11, [0, 127, 255]),
+    "halves": ("Array<i16>", 12, [-2, 300]),
+}
+
+
+def run(capsys, *argv):
+    code = main(["read", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def statics_host():
+    return instantiate(STATICS.read_bytes())
+
+
+@pytest.mark.parametrize("name", sorted(STATICS_VALUES))
+def test_json_of_every_static_export(capsys, statics_host, name):
+    type_, rt_id, value = STATICS_VALUES[name]
+    code, out, err = run(capsys, STATICS, name, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["value"] == value
+    assert doc["type"] == type_ and doc["rt_id"] == rt_id
+    assert doc["address"] == statics_host.global_value(name)
+    # rtSize: UTF-16 bytes of a string, 16 for an Array header, the elements of a StaticArray
+    size = {"string": len(value.encode("utf-16-le")) if isinstance(value, str) else None,
+            "StaticArray<i32>": 12, "StaticArray<string>": 8}.get(type_, 16)
+    assert doc["size"] == size
+    assert set(doc) == {"address", "type", "rt_id", "size", "value", "notes"}
+
+
+def test_human_line_and_address_forms(capsys):
+    code, out, err = run(capsys, STATICS, "greeting")
+    assert code == 0 and err == ""
+    assert out == 'greeting = string at 0x20 (rtId 2, 36 bytes): "hello, wasmem ✓ 😀"\n'
+    # the same object by address, decimal and hex
+    for addr in ("32", "0x20"):
+        code, out, _ = run(capsys, STATICS, addr)
+        assert code == 0 and out == 'string at 0x20 (rtId 2, 36 bytes): "hello, wasmem ✓ 😀"\n'
+    code, out, _ = run(capsys, STATICS, "0x80")  # primes' backing buffer
+    assert code == 0 and out == 'ArrayBuffer at 0x80 (rtId 1, 20 bytes): "020000000300000005000000070000000b000000"\n'
+
+
+def test_same_flags_are_noted_and_type_overrides(capsys):
+    code, out, err = run(capsys, STATICS, "flags")
+    assert code == 0 and "Array<u8> and Array<bool> have the same flags" in err
+    code, out, err = run(capsys, STATICS, "flags", "--type", "Array<bool>", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["value"] == [True, False, True] and doc["type"] == "Array<bool>"
+    assert doc["notes"] == []  # rtId 9 does have Array<bool>'s flags
+    # an override against the header works but says so
+    code, out, err = run(capsys, STATICS, "greeting", "--type", "StaticArray<u16>", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["value"][:5] == [104, 101, 108, 108, 111] and doc["value"][-2:] == [0xD83D, 0xDE00]
+    assert doc["notes"] == ["the header's rtId 2 is a string, not StaticArray<u16>; read as StaticArray<u16> as asked"]
+    code, out, err = run(capsys, STATICS, "primes", "--type", "StaticArray<u8>")
+    assert code == 0 and "(flags 0x902 ARRAY|VALUE_ALIGN_2|VALUE_SIGNED) is not StaticArray<u8>" in err
+
+
+@pytest.mark.parametrize("target, message", [
+    ("0", "null pointer"),
+    ("0x10", "too low for an object"),
+    ("0x21", "not 16-byte aligned"),
+    ("0x1000000", "outside the memory (size 0x10000)"),
+    ("0x70", "block size 0 (mmInfo 0x0) cannot hold its header"),
+    ("0x40", "rtSize 2107155 runs past the end of memory"),
+    ("0x50", "is the built-in Object base class"),
+    ("4294967296", "is not a 32-bit address"),
+])
+def test_no_valid_object_is_exit_1(capsys, target, message):
+    code, out, err = run(capsys, STATICS, target)
+    assert code == 1 and out == ""
+    assert err.startswith(f"wasmem: error: {STATICS}: no valid object at ") and message in err, err
+    assert len(err.splitlines()) == 1
+
+
+def test_type_override_that_does_not_read_is_exit_1(capsys):
+    code, out, err = run(capsys, STATICS, "greeting", "--type", "Array<i32>")
+    assert code == 1
+    assert "the header's rtId 2 is a string, not Array<i32>, and read as Array<i32> it fails" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("nope",), "no exported global named 'nope' and not an address"),
+    (("checkPositive",), "export 'checkPositive' is not a global"),
+    (("greeting", "--type", "Array<i33>"), "--type: unknown type 'Array<i33>'"),
+    (("greeting", "--type", "i32"), "i32 is a value type, not an object"),
+])
+def test_usage_errors_are_exit_2(capsys, argv, message):
+    code, out, err = run(capsys, STATICS, *argv)
+    assert code == 2 and out == "" and message in err, err
+
+
+def test_unreadable_input_is_exit_2(capsys, tmp_path):
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asn\1\0\0\0")
+    code, _, err = run(capsys, bad, "0x20")
+    assert code == 2 and "offset 0x0: not a WebAssembly module: bad magic number" in err
+    code, _, err = run(capsys, tmp_path / "missing.wasm", "0x20")
+    assert code == 2 and "missing.wasm" in err
+
+
+def test_without_rtti_only_builtins_resolve(capsys):
+    plain = INFO / "0.28.20-strings" / "module.wasm"
+    assert "__rtti_base" not in Module.from_file(plain).symbols()
+    code, out, _ = run(capsys, plain, "greeting", "--json")
+    assert code == 0 and json.loads(out)["value"] == "hello"
+    code, out, err = run(capsys, plain, "nums")
+    assert code == 2 and "no RTTI table (__rtti_base)" in err and "give --type" in err
+    code, out, _ = run(capsys, plain, "nums", "--type", "i32[]", "--json")
+    assert code == 0 and json.loads(out)["value"] == [1, 2, 3]
+
+
+# greeting/nums/sa/strs of strings.ts in three header variants (20-byte padded,
+# 20-byte 0.17.14 with 8-byte RTTI entries, 16-byte 0.9.4).
+@pytest.mark.parametrize("case, ids", [
+    ("0.28.20-strings-exportRuntime", (2, 4, 5, 6)),
+    ("0.17.14-strings", (1, 3, 4, 5)),
+    ("0.9.4-strings", (1, 3, 4, 5)),
+])
+def test_versions(capsys, case, ids):
+    wasm = INFO / case / "module.wasm"
+    expect = {"greeting": ("string", "hello"), "nums": ("Array<i32>", [1, 2, 3]),
+              "sa": ("StaticArray<i32>", [7, 8, 9]), "strs": ("Array<string>", ["ab", "cde"])}
+    for (name, (type_, value)), rt_id in zip(expect.items(), ids):
+        argv = [wasm, name, "--json"]
+        if case.startswith("0.9.") and name == "sa":
+            # 0.9.x StaticArrays carry only ACYCLIC: the flags cannot say what they are
+            code, _, err = run(capsys, *argv)
+            assert code == 2 and "give --type" in err
+            argv += ["--type", type_]
+        code, out, err = run(capsys, *argv)
+        assert code == 0, err
+        doc = json.loads(out)
+        assert (doc["type"], doc["rt_id"], doc["value"]) == (type_, rt_id, value)
+
+
+def test_objects_the_runtime_built(statics_host):
+    """Heap objects (TLSF mmInfo with flag bits) read like static ones."""
+    m = Module.from_file(STATICS)
+    abi, rtti = module_abi(m, None, None)
+    mem = statics_host.memory()
+    joined = statics_host.call("joinWords", statics_host.global_value("words"))[0]
+    obj = read_at(mem, joined, abi, rtti)
+    assert (obj.type, obj.rt_id, obj.value, obj.size) == ("string", 2, "ab+cde++ab", 20)
+    assert joined >= m.symbols()["__heap_base"]["value"]
+
+
+def test_read_module_object_api():
+    obj = read_module_object(STATICS.read_bytes(), "fixedWords")
+    assert isinstance(obj, ObjectRead)
+    assert obj.to_json() == {"address": 0x1E0, "type": "StaticArray<string>", "rt_id": 7, "size": 8,
+                             "value": ["x", "yz"], "notes": []}
+
+
+# -- hand-made memories: what asc never emits ------------------------------------
+
+ABI = for_version("0.28.20")
+# ids 0-3 built-in; 4 Array<string|null>-like (ARRAY|ALIGN_2|MANAGED|NULLABLE); 5 Float64Array;
+# 6 Uint8Array; 7 Set<i32>
+FLAGS = [0x20, 0x20, 0x20, 0x0, 0x6102, 0x1A01, 0x41, 0x908]
+RTTI = Rtti([RttiEntry(i, f, None) for i, f in enumerate(FLAGS)], ABI)
+
+
+@pytest.fixture()
+def mem():
+    h = instantiate(wat('(module (memory (export "memory") 4))'))
+    return h.memory()
+
+
+def _array(mem, at, buffer_at, pointers, rt_id=4):
+    write_object(mem, buffer_at, ABI.ids.array_buffer, struct.pack(f"<{len(pointers)}I", *pointers), abi=ABI)
+    write_object(mem, at, rt_id, struct.pack("<IIii", buffer_at, buffer_at, 4 * len(pointers), len(pointers)),
+                 abi=ABI)
+
+
+def test_nested_and_typed_by_headers(mem):
+    write_string(mem, 0x100, "ß", abi=ABI)
+    write_string(mem, 0x140, "😀", abi=ABI)
+    _array(mem, 0x200, 0x180, [0x100, 0, 0x140])             # inner Array<string | null>
+    _array(mem, 0x300, 0x280, [0x200, 0x200])                # outer: the same inner twice
+    obj = read_at(mem, 0x300, ABI, RTTI)
+    assert obj.value == [["ß", None, "😀"], ["ß", None, "😀"]]
+    assert obj.type == "Array<Array<string | null> | null>"
+    write_arraybuffer(mem, 0x400, struct.pack("<2d", 0.5, float("inf")), abi=ABI)
+    write_object(mem, 0x440, 5, struct.pack("<IIi", 0x400, 0x400, 16), abi=ABI)
+    obj = read_at(mem, 0x440, ABI, RTTI)
+    assert (obj.type, obj.value) == ("Float64Array", [0.5, float("inf")])
+    assert obj.to_json()["value"] == [0.5, "inf"]
+    write_arraybuffer(mem, 0x480, b"\x01\xff", abi=ABI)
+    write_object(mem, 0x4C0, 6, struct.pack("<IIi", 0x480, 0x480, 2), abi=ABI)
+    obj = read_at(mem, 0x4C0, ABI, RTTI)
+    assert obj.value == [1, 255] and "Uint8ClampedArray" in obj.notes[0]
+    _array(mem, 0x540, 0x500, [])
+    obj = read_at(mem, 0x540, ABI, RTTI)
+    assert obj.value == [] and obj.type == "Array<string | null>" and "no non-null element" in obj.notes[0]
+
+
+def test_bad_ids_cycles_and_budget(mem):
+    write_object(mem, 0x100, 8, b"", abi=ABI)
+    with pytest.raises(ReadError, match=r"rtId 8 is not a class of this module \(its RTTI has 8"):
+        read_at(mem, 0x100, ABI, RTTI)
+    write_object(mem, 0x140, 7, b"\0" * 24, abi=ABI)
+    with pytest.raises(UnsupportedError, match="class read cannot decode"):
+        read_at(mem, 0x140, ABI, RTTI)
+    _array(mem, 0x200, 0x180, [0x200])  # an array holding itself
+    with pytest.raises(ReadError, match="nested more than 32 deep"):
+        read_at(mem, 0x200, ABI, RTTI)
+    # one 60 KB string referenced 2000 times: 120 MB to decode from 68 KB of memory
+    write_string(mem, 0x1000, "x" * 30000, abi=ABI)
+    _array(mem, 0x20000, 0x10000, [0x1000] * 2000)
+    with pytest.raises(UnsupportedError, match="more than 64 MiB of payload"):
+        read_at(mem, 0x20000, ABI, RTTI)
+    # a string with an element id, without RTTI: only built-ins are known
+    with pytest.raises(UnsupportedError, match="no RTTI table"):
+        read_at(mem, 0x200, ABI, None)
+
+
+def test_shape_of_legacy_flags():
+    abi = for_version("0.17.14")
+    rtti = Rtti([RttiEntry(i, f, 0) for i, f in enumerate([0x20, 0x20, 0x20, 0x922, 0x1a24, 0x61, 0x4122])], abi)
+    shapes = [shape_of(i, abi, rtti) for i in range(3, 7)]
+    assert [(s.kind, s.elem and s.elem.name, s.typed_name) for s in shapes] == [
+        ("Array", "i32", None), ("StaticArray", "f64", None), ("typed", "u8", "Uint8Array"), ("Array", None, None)]
+
+
+def test_json_value():
+    assert json_value([b"\x00\xab", [float("nan"), -float("inf")], None, "s"]) == ["00ab", ["nan", "-inf"], None, "s"]
