@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from conftest import corpus_files
 from wasmem.binary import grammar as g
-from wasmem.binary.fast import scan_data
+from wasmem.binary.fast import records, scan_data
 from wasmem.binary.leb import encode_s, encode_u
 from wasmem.errors import DecodeError
 
@@ -25,7 +25,7 @@ def by_grammar(payload: bytes, base: int):
 
 def by_scan(payload: bytes, base: int):
     return [(f, m, payload[es:ee] if f != 1 else None, payload[ds:de])
-            for _s, _e, f, m, es, ee, _c, ds, de in scan_data(payload, base)]
+            for _s, _e, f, m, es, ee, _c, ds, de in records(scan_data(payload, base))]
 
 
 def outcome(fn, payload, base):

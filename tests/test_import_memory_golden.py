@@ -22,8 +22,7 @@ CASES = sorted(p for p in (FIXTURES / "import-memory").glob("*") if (p / "plain.
 def image(m: Module, memory: int = 0) -> bytes:
     """The memory image the active segments write, from 0 to the last written
     byte, trailing zeros trimmed."""
-    placed = m.view(11, create=True).placed(memory)
-    end = max((off + len(d) for off, d in placed), default=0)
+    end = max((off + n for off, n, _ in m.view(11, create=True).spans(memory)), default=0)
     return m.read_static(0, end, memory).rstrip(b"\x00")
 
 

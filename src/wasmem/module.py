@@ -235,10 +235,11 @@ class Module:
         active constant-offset data segments lay them (zeros elsewhere)."""
         out = bytearray(size)
         end = address + size
-        for off, data in self.view(11, create=True).placed(memory):
-            s, e = max(off, address), min(off + len(data), end)
+        view = self.view(11, create=True)
+        for off, n, i in view.spans(memory):
+            s, e = max(off, address), min(off + n, end)
             if s < e:
-                out[s - address:e - address] = data[s - off:e - off]
+                out[s - address:e - address] = view.segment_data(i)[s - off:e - off]
         return bytes(out)
 
     def symbols(self) -> dict:

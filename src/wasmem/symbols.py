@@ -67,7 +67,7 @@ def _positional(m, gl) -> dict:
     ends = [last]
     if last >= 1 and _is_const_i32(gl[last], True) and gl[last].init_value == 0:
         ends.append(last - 1)
-    data_ends = [a + len(d) for a, d in m.view(11, create=True).placed(0)]
+    data_ends = [a + n for a, n, _ in m.view(11, create=True).spans(0)]
     data_end = _align4(max(data_ends)) if data_ends else None
     for h in ends:
         if h < 0 or not _is_const_i32(gl[h], False):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 
 from .binary import grammar as g
-from .binary.fast import scan_data
+from .binary.fast import FIELDS, records, scan_data
 from .binary.leb import encode_u, read_u32
 from .errors import DecodeError, WasmWarning
 from .model import DataSegment, Export, Global, Import, Limits, Memory
@@ -128,7 +128,7 @@ class DataView(VectorView):
             self._entries = [
                 make(flags, memory, payload[es:ee] if flags != 1 else None, payload[ds:de], const,
                      payload[start:end], base + start)
-                for start, end, flags, memory, es, ee, const, ds, de in self._scan
+                for start, end, flags, memory, es, ee, const, ds, de in records(self._scan)
             ]
             self._original = [id(e) for e in self._entries]
         return self._entries
@@ -143,24 +143,34 @@ class DataView(VectorView):
         return self._entries is not None and super().changed
 
     def __len__(self):
-        return len(self._scan) if self._entries is None else len(self._entries)
+        return len(self._scan) // FIELDS if self._entries is None else len(self._entries)
 
-    def placed(self, memory: int = 0):
-        """(offset, data) of each active segment of ``memory`` with a constant offset."""
-        if self._entries is None:
-            cache = self.__dict__.setdefault("_placed", {})
+    def spans(self, memory: int = 0) -> list[tuple[int, int, int]]:
+        """(offset, size, i) of each active segment of ``memory`` with a constant
+        offset, without making segment objects; ``i`` is the segment index."""
+        if self._entries is None:  # the scan never changes: compute once per memory
+            cache = self.__dict__.setdefault("_spans", {})
             if memory not in cache:
-                p = self._payload
-                cache[memory] = [(t[6], p[t[7]:t[8]]) for t in self._scan
-                                 if t[2] != 1 and t[3] == memory and t[6] is not None]
+                flat = self._scan
+                cache[memory] = [(flat[i + 5], flat[i + 2] - flat[i + 1], i // FIELDS)
+                                 for i in range(0, len(flat), FIELDS)
+                                 if flat[i + 7] in (0, 2) and flat[i + 6] == memory]
             return cache[memory]
-        return [(d.offset, d.data) for d in self._entries
+        return [(d.offset, d.size, i) for i, d in enumerate(self._entries)
                 if d.mode == "active" and d.memory == memory and d.offset is not None]
+
+    def segment_data(self, i: int):
+        """The bytes of segment ``i`` (a memoryview while nothing was materialized)."""
+        if self._entries is None:
+            flat = self._scan
+            return self._payload[flat[i * FIELDS + 1]:flat[i * FIELDS + 2]]
+        return self._entries[i].data
 
     def stats(self) -> dict:
         if self._entries is None:
-            passive = sum(1 for t in self._scan if t[2] == 1)
-            total = sum(t[8] - t[7] for t in self._scan)
+            flat = self._scan
+            passive = sum(1 for i in range(7, len(flat), FIELDS) if flat[i] & 3 == 1)
+            total = sum(flat[i + 2] - flat[i + 1] for i in range(0, len(flat), FIELDS))
         else:
             passive = sum(1 for d in self._entries if d.mode == "passive")
             total = sum(d.size for d in self._entries)

@@ -38,7 +38,8 @@ def module_rtti(m, abi_name: str, version):
     base = sym["value"]
     if version is None and abi_name == "assemblyscript":
         words = list(struct.unpack("<10I", m.read_static(base, 40)))
-        segs = [(off, data) for off, data in m.view(11, create=True).placed(0)]
+        view = m.view(11, create=True)
+        segs = [(off, view.segment_data(i)) for off, _, i in view.spans(0)]
         version = abis.infer_version(words, segs)
         if version is None:
             warnings.warn("cannot tell the asc version from the module; assuming "
@@ -48,10 +49,10 @@ def module_rtti(m, abi_name: str, version):
 
 
 def _existing_data(m) -> tuple[int | None, int | None]:
-    placed = m.view(11, create=True).placed(0)
-    if not placed:
+    spans = m.view(11, create=True).spans(0)
+    if not spans:
         return None, None
-    return min(off for off, _ in placed), max(off + len(d) for off, d in placed)
+    return min(off for off, _, _ in spans), max(off + n for off, n, _ in spans)
 
 
 def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> dict:

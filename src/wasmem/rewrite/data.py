@@ -12,19 +12,18 @@ MAX_SEGMENTS = 100_000
 def check_segments_fit(m, memory: int, limits) -> None:
     """Every active segment with a constant offset must lie within the initial size."""
     size = limits.min * limits.page_size
-    for i, seg in enumerate(m.data):
-        if seg.mode == "active" and seg.memory == memory and seg.offset is not None:
-            end = seg.offset + seg.size
-            if end > size:
-                need = -(-end // limits.page_size)
-                raise RewriteError(
-                    f"data segment {i} ends at {end}, beyond the initial size of memory {memory} "
-                    f"({limits.min} pages = {size} bytes): use --initial {need} or more")
+    for off, n, i in m.view(11, create=True).spans(memory):
+        end = off + n
+        if end > size:
+            need = -(-end // limits.page_size)
+            raise RewriteError(
+                f"data segment {i} ends at {end}, beyond the initial size of memory {memory} "
+                f"({limits.min} pages = {size} bytes): use --initial {need} or more")
 
 
 def _covered(m, memory: int) -> list[tuple[int, int]]:
     """Merged [start, end) intervals written by active constant-offset segments."""
-    spans = sorted((off, off + len(d)) for off, d in m.view(11, create=True).placed(memory) if len(d))
+    spans = sorted((off, off + n) for off, n, _ in m.view(11, create=True).spans(memory) if n)
     merged: list[list[int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:

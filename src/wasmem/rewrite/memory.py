@@ -113,7 +113,8 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     renumber_memories(m, before)
     new_index = m.memories.index(mem)
     gaps = static_gaps(m, new_index)
-    report = {"memory": index, "index": new_index, "limits": _limits_doc(lim), "gaps": gaps, "zero_filled": False}
+    report = {"memory": index, "index": new_index, "limits": _limits_doc(lim),
+              "gaps": {k: v for k, v in gaps.items() if k != "gaps"}, "zero_filled": False}
     if gaps["count"]:
         if zero_fill:
             report["zero_filled"] = _zero_fill(m, new_index)
