@@ -95,11 +95,18 @@ class Abi:
     def acyclic_bit_name(self) -> bool:
         return self.version < (0, 18, 0)
 
+    @property
+    def block_round(self) -> tuple[int, int]:
+        """(add, sub): block start = ((cursor + add) & ~15) - sub.
+
+        16-byte header: the block is 16-aligned. 20-byte header: the payload
+        (block + 20) is 16-aligned (program.ts computeBlockStart).
+        """
+        return (15, 0) if self.header_size == 16 else (19, 4)
+
     def block_start(self, cursor: int) -> int:
-        if self.header_size == 16:
-            return (cursor + 15) & ~15
-        # 20-byte header: the payload (block + 20) is 16-aligned (program.ts computeBlockStart).
-        return ((cursor + 4 + 15) & ~15) - 4
+        add, sub = self.block_round
+        return ((cursor + add) & ~15) - sub
 
     def mm_info(self, size: int) -> int:
         if not self.padded:
@@ -111,8 +118,17 @@ class Abi:
 
     def header(self, size: int, rt_id: int) -> bytes:
         if self.header_size == 16:
-            return struct.pack("<4I", size, self.gc_info, rt_id, size)
-        return struct.pack("<5I", self.mm_info(size), self.gc_info, 0, rt_id, size)
+            return _H16.pack(size, self.gc_info, rt_id, size)
+        return _H20.pack(self.mm_info(size), self.gc_info, 0, rt_id, size)
+
+    def sized(self, size: int, rt_id: int) -> tuple[int, int, bytes]:
+        """(mmInfo, segment size, header bytes) of a ``size``-byte object: what does not depend on
+        where it goes. The builder caches this per size."""
+        return self.mm_info(size), self.segment_size(size), self.header(size, rt_id)
+
+
+_H16 = struct.Struct("<4I")
+_H20 = struct.Struct("<5I")
 
 
 def parse_version(text) -> tuple[int, int, int]:

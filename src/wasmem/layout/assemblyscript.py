@@ -9,14 +9,15 @@ whole image is one bytearray; segments are slices of it.
 
 from __future__ import annotations
 
+import functools
 import struct
 
-from ..errors import LayoutError
+from ..errors import LayoutError, WasmError
 from . import abi as abis
 from .rtti import Rtti
-from .types import SCALARS, TYPED_ARRAYS, BadValue, Block, LaidObject, Ref, Scalar, parse_type, show_value
+from .types import SCALARS, STRING, TYPED_ARRAYS, BadValue, Block, LaidObject, Ref, Scalar, parse_type, show_value
 
-_STRING = Ref("string")
+_STRING = STRING
 _BUFFER = Ref("ArrayBuffer")
 _U32_MAX = 0xFFFFFFFF
 
@@ -46,11 +47,16 @@ class StaticLayout:
             t = parse_type(name)
             self._type_ids[t.name if isinstance(t, Ref) else name] = self._check_id(rid, name)
         self._resolved: dict[str, int] = {}
+        self._sized: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header)
+        self._header_size = self.abi.header_size
+        self._gc_info = self.abi.gc_info
+        self._string_id = self.abi.ids.string
         self._buf = bytearray()  # the image from self.base
-        self._strings: dict[str, int] = {}
-        self.blocks: list[Block] = []
-        self._by_address: dict[int, Block] = {}
-        self.objects: list[LaidObject] = []
+        self._strings: dict[str, int] = {}  # interned string -> index of its block
+        # Blocks are plain tuples in the Block field order and named objects are
+        # (name, block index): 100,000 objects must cost microseconds each.
+        self._blocks: list[tuple] = []
+        self._named: list[tuple] = []
 
     # ---- public API -------------------------------------------------------------------
     @property
@@ -58,33 +64,99 @@ class StaticLayout:
         """The cursor after the last object (asc's __data_end is align4 of it)."""
         return self._cursor
 
+    @property
+    def blocks(self) -> list[Block]:
+        """Every object in memory order (element objects and backing buffers included)."""
+        return [Block(*b) for b in self._blocks]
+
+    @property
+    def objects(self) -> list[LaidObject]:
+        """The objects added by name, in order: (name, type, address, block, size, rt_id)."""
+        blocks = self._blocks
+        return [LaidObject(name, b[6], b[0], b[1], b[5], b[4]) for name, b in
+                ((name, blocks[i]) for name, i in self._named)]
+
     def add(self, type, value, name: str | None = None, id: int | None = None) -> int:
         """Lay out ``value`` as ``type`` (a type string or parsed type); return its address."""
-        t = parse_type(type) if isinstance(type, str) else type
-        if not isinstance(t, Ref):
+        t = _parse(type) if type.__class__ is str else type
+        if t.__class__ is not Ref:
             raise LayoutError(f"{t.name} is not an object type; static objects are strings, buffers and arrays")
         if value is None:
             raise BadValue("null is not an object to lay out (null is only for elements)", value=None)
-        state = (len(self._buf), self._cursor, len(self.blocks), dict(self._resolved))
+        state = (len(self._buf), self._cursor, len(self._blocks))
         new_strings: list[str] = []
         try:
-            address = self._lay(t.non_null(), value, name, "", id, new_strings)
+            index = self._lay(t.non_null(), value, name, "", id, new_strings)
         except BaseException:
             # Leave the layout as it was before this object (the API stays usable).
-            n, self._cursor, nb, self._resolved = state
+            n, self._cursor, nb = state  # (resolved ids stay valid: resolution is deterministic)
             del self._buf[n:]
-            for b in self.blocks[nb:]:
-                del self._by_address[b.address]
-            del self.blocks[nb:]
+            del self._blocks[nb:]
             for s in new_strings:
-                self._strings.pop(s, None)
+                del self._strings[s]
             raise
-        b = self._by_address[address]
-        self.objects.append(LaidObject(name, t.non_null().name, address, b.block, b.size, b.rt_id))
-        return address
+        self._named.append((name, index))
+        return self._blocks[index][0]
 
     def add_string(self, s: str, name: str | None = None, id: int | None = None) -> int:
+        if id is None and s.__class__ is str:  # the common case, kept short
+            index = self._strings.get(s) if self.intern else None
+            if index is None:
+                index = self._emit(self._string_id, s.encode("utf-16-le", "surrogatepass"), "string", name, s)
+                if self.intern:
+                    self._strings[s] = index
+            self._named.append((name, index))
+            return self._blocks[index][0]
         return self.add(_STRING, s, name, id)
+
+    def add_many(self, items) -> None:
+        """Add (type, value, name, id) items in order: the bulk path of spec files.
+
+        Plain strings are laid out inline here (the steps of _emit, with everything
+        in locals and the size-dependent header cached); other items go through
+        add(). On error the exception gets ``item_index``, the item that failed.
+        """
+        r_add, r_sub = self.abi.block_round
+        sized, cache = self.abi.sized, self._sized
+        hsize, gc, sid, base = self._header_size, self._gc_info, self._string_id, self.base
+        buf, blocks, named, strings, intern = self._buf, self._blocks, self._named, self._strings, self.intern
+        i = -1
+        cursor = self._cursor
+        try:
+            for i, (t, value, name, rid) in enumerate(items):
+                if t is not _STRING or rid is not None or value.__class__ is not str:
+                    self._cursor = cursor
+                    self.add(t, value, name, rid)
+                    cursor = self._cursor
+                    continue
+                index = strings.get(value) if intern else None
+                if index is None:
+                    payload = value.encode("utf-16-le", "surrogatepass")
+                    size = len(payload)
+                    block = ((cursor + r_add) & ~15) - r_sub
+                    known = cache.get(size)
+                    if known is None:
+                        known = cache[size] = sized(size, sid)
+                    mm, seg, header = known
+                    if block + seg > _U32_MAX:
+                        raise LayoutError(f"the layout passes the end of a 32-bit memory at {name}")
+                    if block - base != len(buf):
+                        buf += bytes(block - base - len(buf))
+                    buf += header
+                    buf += payload
+                    buf += _ZEROS[seg - hsize - size]  # (seg - hsize - size < 16 in every variant)
+                    cursor = block + seg
+                    index = len(blocks)
+                    blocks.append((block + hsize, block, mm, gc, sid, size, "string", name, value, seg))
+                    if intern:
+                        strings[value] = index
+                named.append((name, index))
+        except WasmError as e:
+            e.item_index = i
+            raise
+        finally:
+            # Every item before the failing one stays laid out (add() undoes its own).
+            self._cursor = cursor
 
     def add_buffer(self, data, name: str | None = None, id: int | None = None) -> int:
         return self.add(_BUFFER, data, name, id)
@@ -103,7 +175,7 @@ class StaticLayout:
     def segments(self) -> list[tuple[int, bytes]]:
         """One (offset, bytes) per object block, exactly as asc emits them."""
         buf, base = self._buf, self.base
-        return [(b.block, bytes(buf[b.block - base:b.block - base + b.seg_size])) for b in self.blocks]
+        return [(b[1], bytes(buf[b[1] - base:b[1] - base + b[9]])) for b in self._blocks]
 
     def image(self) -> bytes:
         """The memory from ``base`` to ``end`` (zeros where no object is)."""
@@ -117,7 +189,7 @@ class StaticLayout:
             "end": self.end,
             "objects": [{"name": o.name, "type": o.type, "address": o.address, "block": o.block,
                          "size": o.size, "rt_id": o.rt_id} for o in self.objects],
-            "segments": [{"offset": b.block, "size": b.seg_size} for b in self.blocks],
+            "segments": [{"offset": b[1], "size": b[9]} for b in self._blocks],
         }
 
     # ---- runtime ids --------------------------------------------------------------------
@@ -151,48 +223,41 @@ class StaticLayout:
 
     # ---- placement ------------------------------------------------------------------------
     def _emit(self, rt_id: int, payload: bytes, type_name: str, label, value) -> int:
-        a = self.abi
-        block = a.block_start(self._cursor)
+        """Append one object block at the cursor; return its index."""
         size = len(payload)
-        seg = a.segment_size(size)
-        buf = self._buf
-        gap = block - self.base - len(buf)
-        if gap:
-            buf += bytes(gap)
-        buf += a.header(size, rt_id)
-        buf += payload
-        pad = seg - a.header_size - size
-        if pad:
-            buf += bytes(pad)
-        self._cursor = block + seg
-        if self._cursor > _U32_MAX:
+        block = self.abi.block_start(self._cursor)
+        mm, seg, header = self.abi.sized(size, rt_id)
+        if block + seg > _U32_MAX:
             raise LayoutError(f"the layout passes the end of a 32-bit memory at {label}")
-        address = block + a.header_size
-        b = Block(address, block, a.mm_info(size), a.gc_info, rt_id, size, type_name, label, value, seg)
-        self.blocks.append(b)
-        self._by_address[address] = b
-        return address
+        buf = self._buf
+        if block - self.base != len(buf):  # only the first block (or an odd base) leaves a gap
+            buf += bytes(block - self.base - len(buf))
+        buf += header
+        buf += payload
+        buf += _ZEROS[seg - self._header_size - size]
+        self._cursor = block + seg
+        blocks = self._blocks
+        blocks.append((block + self._header_size, block, mm, self._gc_info, rt_id, size, type_name, label,
+                       value, seg))
+        return len(blocks) - 1
 
     def _lay(self, t: Ref, value, label, where: str, explicit, new_strings) -> int:
-        """Lay out one object of type ``t`` (non-null) and return its payload address."""
+        """Lay out one object of type ``t`` (non-null), elements first; return its block index."""
         kind = t.kind
         if kind == "string":
-            if not isinstance(value, str):
+            if value.__class__ is not str:
                 raise BadValue(f"{show_value(value)} is not a string", path=where, value=value)
             rid = self._rt_id(t, explicit)
-            if self.intern and explicit is None:
-                address = self._strings.get(value)
-                if address is not None:
-                    return address
-            try:
-                payload = value.encode("utf-16-le", "surrogatepass")
-            except UnicodeEncodeError as e:  # cannot happen for str, kept for clarity
-                raise BadValue(str(e), path=where, value=value) from e
-            address = self._emit(rid, payload, "string", label, value)
-            if self.intern and explicit is None:
-                self._strings[value] = address
+            interned = self.intern and explicit is None
+            if interned:
+                index = self._strings.get(value)
+                if index is not None:
+                    return index
+            index = self._emit(rid, value.encode("utf-16-le", "surrogatepass"), "string", label, value)
+            if interned:
+                self._strings[value] = index
                 new_strings.append(value)
-            return address
+            return index
         if kind == "ArrayBuffer":
             payload = _buffer_bytes(value, where)
             return self._emit(self._rt_id(t, explicit), payload, "ArrayBuffer", label, payload)
@@ -200,10 +265,13 @@ class StaticLayout:
             raise BadValue(f"{show_value(value)} is not a list of values for {t.name}", path=where, value=value)
         rid = self._rt_id(t, explicit)
         elem = t.elem
-        if isinstance(elem, Scalar):
+        lab = "" if label is None else label
+        if elem.__class__ is Scalar:
             data = elem.pack(value, where)
         else:
             ptrs = []
+            blocks = self._blocks
+            inner = elem.non_null()
             for i, v in enumerate(value):
                 if v is None:
                     if not elem.nullable:
@@ -211,17 +279,28 @@ class StaticLayout:
                                        f"(write {elem.name} | null)", path=f"{where}[{i}]", value=v)
                     ptrs.append(0)
                 else:
-                    ptrs.append(self._lay(elem.non_null(), v, f"{label}[{i}]", f"{where}[{i}]", None,
-                                          new_strings))
+                    index = self._lay(inner, v, f"{lab}[{i}]", f"{where}[{i}]", None, new_strings)
+                    ptrs.append(blocks[index][0])
             data = struct.pack(f"<{len(ptrs)}I", *ptrs)
         if kind == "StaticArray":
             return self._emit(rid, data, t.name, label, value)
-        buffer = self._emit(self.abi.ids.array_buffer, data, "ArrayBuffer", f"{label}.buffer", data)
-        if kind == "Array":  # buffer, dataStart, byteLength, length_
-            header = struct.pack("<IIii", buffer, buffer, len(data), len(value))
-        else:  # typed array: the ArrayBufferView fields buffer, dataStart, byteLength
-            header = struct.pack("<IIi", buffer, buffer, len(data))
+        index = self._emit(self.abi.ids.array_buffer, data, "ArrayBuffer", lab + ".buffer", data)
+        buffer = self._blocks[index][0]
+        if kind == "Array":
+            header = _ARRAY.pack(buffer, buffer, len(data), len(value))
+        else:
+            header = _VIEW.pack(buffer, buffer, len(data))
         return self._emit(rid, header, t.name, label, value)
+
+
+_ZEROS = tuple(bytes(n) for n in range(16))  # padding to the 16-byte block grid
+_ARRAY = struct.Struct("<IIii")  # Array<T>: buffer, dataStart, byteLength, length_
+_VIEW = struct.Struct("<IIi")    # typed arrays (ArrayBufferView): buffer, dataStart, byteLength
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(text: str):
+    return parse_type(text)
 
 
 def _elem(elem_type):

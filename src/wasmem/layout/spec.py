@@ -22,7 +22,7 @@ OBJECT_KEYS = {"name", "type", "value", "hex", "file", "id", "align"}
 _BYTES_TYPES = ("ArrayBuffer", "bytes")
 
 
-@dataclass
+@dataclass(slots=True)
 class ObjectSpec:
     index: int
     name: str
@@ -61,6 +61,7 @@ def load_spec(path, abi: str | None = None) -> Spec:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise SpecError(f"spec is not UTF-8 text (byte {e.start})") from e
+    del data
     if kind == ".json":
         try:
             doc = json.loads(text)
@@ -127,35 +128,77 @@ def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
         raise SpecError("object: expected a list of objects ([[object]] in TOML)")
     seen: dict[str, int] = {}
     c_abi = abi == "c"
+    out = spec.objects
+    types = _c_type if c_abi else _ref_type
     for i, o in enumerate(objects):
-        spec.objects.append(_parse_object(i, o, folder, seen, c_abi))
+        # Fast path for the usual {name, type, value} object; anything else gets every check.
+        if o.__class__ is dict and len(o) == 3 and "value" in o:
+            name, type_, value = o.get("name"), o.get("type"), o["value"]
+            if (name.__class__ is str and name and name not in seen and type_.__class__ is str
+                    and value is not None):
+                try:
+                    tname = types(type_).name
+                except LayoutError:
+                    pass
+                else:
+                    seen[name] = i
+                    out.append(ObjectSpec(i, name, tname, value))
+                    continue
+        out.append(_parse_object(i, o, folder, seen, c_abi))
     return spec
 
 
+def _where(i: int, name=None) -> str:
+    return f"object {i}" if name is None else f"object {i} {json.dumps(name, ensure_ascii=False)}"
+
+
 def _parse_object(i: int, o, folder, seen: dict, c_abi: bool) -> ObjectSpec:
-    where = f"object {i}"
-    if not isinstance(o, dict):
-        raise SpecError(f"{where}: expected a table with name, type and value, not {show_value(o)}")
+    # Labels are built only on error: specs with 100,000 objects are normal.
+    if o.__class__ is not dict:
+        raise SpecError(f"{_where(i)}: expected a table with name, type and value, not {show_value(o)}")
     name = o.get("name")
-    if name is None:
-        raise SpecError(f"{where}: missing name")
-    if not isinstance(name, str) or not name:
-        raise SpecError(f"{where}: name {show_value(name)} must be a non-empty string")
-    where = f"object {i} {json.dumps(name, ensure_ascii=False)}"
-    unknown = sorted(set(o) - OBJECT_KEYS)
-    if unknown:
-        raise SpecError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(OBJECT_KEYS))})")
+    if name.__class__ is not str or not name:
+        if name is None:
+            raise SpecError(f"{_where(i)}: missing name")
+        raise SpecError(f"{_where(i)}: name {show_value(name)} must be a non-empty string")
+    if not o.keys() <= OBJECT_KEYS:
+        unknown = sorted(set(o) - OBJECT_KEYS)
+        raise SpecError(f"{_where(i, name)}: unknown key {unknown[0]!r} "
+                        f"(known: {', '.join(sorted(OBJECT_KEYS))})")
     if name in seen:
-        raise SpecError(f"{where}: the name is already used by object {seen[name]}")
+        raise SpecError(f"{_where(i, name)}: the name is already used by object {seen[name]}")
     seen[name] = i
     type_ = o.get("type")
     if type_ is None:
-        raise SpecError(f"{where}: missing type")
+        raise SpecError(f"{_where(i, name)}: missing type")
     try:
-        t = parse_ctype(type_) if c_abi else _ref_type(type_)
+        tname = (_c_type(type_) if c_abi else _ref_type(type_)).name
     except LayoutError as e:
-        raise SpecError(f"{where}: {e}") from e
-    tname = t.name
+        raise SpecError(f"{_where(i, name)}: {e}") from e
+    except TypeError:  # unhashable (a list or table as the type)
+        raise SpecError(f"{_where(i, name)}: type must be a string, not {show_value(type_)}") from None
+    if "value" in o and "hex" not in o and "file" not in o:
+        value = o["value"]
+    else:
+        value = _bytes_source(i, name, o, tname, folder)
+    if value is None:
+        raise SpecError(f"{_where(i, name)}: value is null; a static object needs a value")
+    rid = o.get("id")
+    if rid is not None:
+        if c_abi:
+            raise SpecError(f"{_where(i, name)}: id is for AssemblyScript objects; the c abi has no headers")
+        if rid.__class__ is not int or not 0 <= rid <= 0xFFFFFFFF:
+            raise SpecError(f"{_where(i, name)}: id {show_value(rid)} is not a runtime id (0..4294967295)")
+    align = o.get("align")
+    if align is not None and not c_abi:
+        raise SpecError(f"{_where(i, name)}: align is for the c abi; AssemblyScript objects are always "
+                        "16-aligned")
+    return ObjectSpec(i, name, tname, value, rid, align)
+
+
+def _bytes_source(i, name, o, tname, folder):
+    """The value of an object given by hex or file (or a missing/duplicated source)."""
+    where = _where(i, name)
     sources = [k for k in ("value", "hex", "file") if k in o]
     is_bytes = tname in _BYTES_TYPES
     if not sources:
@@ -163,37 +206,29 @@ def _parse_object(i: int, o, folder, seen: dict, c_abi: bool) -> ObjectSpec:
     if len(sources) > 1:
         raise SpecError(f"{where}: give only one of {', '.join(sources)}")
     source = sources[0]
-    if source != "value" and not is_bytes:
+    if not is_bytes:
         raise SpecError(f"{where}: {source} is only for ArrayBuffer and bytes objects; {tname} takes value")
     value = o[source]
     if source == "hex":
         if not isinstance(value, str):
             raise SpecError(f"{where}: hex: {show_value(value)} is not a string of hex digits")
         try:
-            value = bytes.fromhex(value)
+            return bytes.fromhex(value)
         except ValueError as e:
-            raise SpecError(f"{where}: hex: {show_value(o[source])} is not hexadecimal ({e})") from e
-    elif source == "file":
-        if not isinstance(value, str):
-            raise SpecError(f"{where}: file: {show_value(value)} is not a path")
-        path = os.path.join(folder or ".", value)
-        try:
-            with open(path, "rb") as f:
-                value = f.read()
-        except OSError as e:
-            raise SpecError(f"{where}: file {value!r}: {e.strerror or e}") from e
-    if value is None:
-        raise SpecError(f"{where}: value is null; a static object needs a value")
-    rid = o.get("id")
-    if rid is not None:
-        if c_abi:
-            raise SpecError(f"{where}: id is for AssemblyScript objects; the c abi has no headers")
-        if type(rid) is not int or not 0 <= rid <= 0xFFFFFFFF:
-            raise SpecError(f"{where}: id {show_value(rid)} is not a runtime id (0..4294967295)")
-    align = o.get("align")
-    if align is not None and not c_abi:
-        raise SpecError(f"{where}: align is for the c abi; AssemblyScript objects are always 16-aligned")
-    return ObjectSpec(i, name, tname, value, rid, align)
+            raise SpecError(f"{where}: hex: {show_value(value)} is not hexadecimal ({e})") from e
+    if not isinstance(value, str):
+        raise SpecError(f"{where}: file: {show_value(value)} is not a path")
+    path = os.path.join(folder or ".", value)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise SpecError(f"{where}: file {value!r}: {e.strerror or e}") from e
+
+
+@functools.lru_cache(maxsize=256)
+def _c_type(text: str):
+    return parse_ctype(text)
 
 
 @functools.lru_cache(maxsize=256)
@@ -213,26 +248,33 @@ def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=N
     """
     base = spec.base if base is None else base
     intern = spec.intern if intern is None else intern
-    if spec.abi == "c":
-        from .c import CLayout
+    o = None
+    try:
+        if spec.abi == "c":
+            from .c import CLayout
 
-        layout = CLayout(base)
-        adder = lambda o: layout.add(o.type, o.value, o.name, o.align)  # noqa: E731
-    else:
-        from .assemblyscript import StaticLayout
+            layout = CLayout(base)
+            for o in spec.objects:
+                layout.add(o.type, o.value, o.name, o.align)
+        else:
+            from .assemblyscript import StaticLayout
 
-        try:
-            layout = StaticLayout(spec.abi, as_version or spec.as_version, base,
-                                  True if intern is None else intern, rtti, spec.ids)
-        except LayoutError as e:
-            raise SpecError(str(e)) from e
-        adder = lambda o: layout.add(_ref_type(o.type), o.value, o.name, o.id)  # noqa: E731
-    for o in spec.objects:
-        try:
-            adder(o)
-        except BadValue as e:
-            where = f"value{e.where}: " if e.where else "value: "
-            raise SpecError(f"{o.label()}: {where}{e.message}") from e
-        except LayoutError as e:
-            raise LayoutError(f"{o.label()}: {e}") from e
+            try:
+                layout = StaticLayout(spec.abi, as_version or spec.as_version, base,
+                                      True if intern is None else intern, rtti, spec.ids)
+            except LayoutError as e:
+                raise SpecError(str(e)) from e
+            objects = spec.objects
+            try:
+                layout.add_many((_ref_type(o.type), o.value, o.name, o.id) for o in objects)
+            except LayoutError as e:
+                o = objects[e.item_index]
+                raise
+    except BadValue as e:
+        where = f"value{e.where}: " if e.where else "value: "
+        raise SpecError(f"{o.label()}: {where}{e.message}") from e
+    except LayoutError as e:
+        if o is None or isinstance(e, SpecError):
+            raise
+        raise LayoutError(f"{o.label()}: {e}") from e
     return layout

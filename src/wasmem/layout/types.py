@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 from ..errors import LayoutError
 
@@ -120,7 +122,7 @@ class Ref:
     nullable: bool = False
     typed_name: str | None = None  # Int32Array etc.
 
-    @property
+    @cached_property  # (frozen dataclass: cached_property writes __dict__ directly)
     def name(self) -> str:
         if self.kind in ("string", "ArrayBuffer"):
             base = self.kind
@@ -132,6 +134,9 @@ class Ref:
 
     def non_null(self) -> "Ref":
         return Ref(self.kind, self.elem, False, self.typed_name) if self.nullable else self
+
+
+STRING = Ref("string")  # one instance: the builder's bulk path tests identity
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,7 @@ class _Parser:
                 self.fail()
             return Ref(w, elem)
         if w in ("string", "String"):
-            return Ref("string")
+            return STRING
         if w == "ArrayBuffer":
             return Ref("ArrayBuffer")
         if w in TYPED_ARRAYS:
@@ -279,8 +284,7 @@ class Block:
         self.seg_size = seg_size    # bytes of the segment (header + payload + padding)
 
 
-@dataclass(frozen=True)
-class LaidObject:
+class LaidObject(NamedTuple):
     """A named object a caller asked for (what add-data exports)."""
 
     name: str | None
