@@ -211,3 +211,54 @@ def test_c_abi():
         lay.add("bytes", b"", align=3)
     with pytest.raises(LayoutError, match="unknown type 'Array<i32>' for the c abi"):
         lay.add("Array<i32>", [1])
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_text = st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x1F6FF), max_size=40)
+_objects = st.lists(st.one_of(
+    st.tuples(st.just("string"), _text),
+    st.tuples(st.just("Array<i32>"), st.lists(st.integers(-2**31, 2**31 - 1), max_size=20)),
+    st.tuples(st.just("Array<string>"), st.lists(_text, max_size=6)),
+    st.tuples(st.just("StaticArray<u16>"), st.lists(st.integers(0, 65535), max_size=20)),
+), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_objects, st.sampled_from(["0.9.4", "0.16.1", "0.17.1", "0.17.14", "0.20.19", "0.23.1", "0.28.20"]),
+       st.integers(0, 5000), st.booleans())
+def test_headers_and_payloads_read_back(objects, version, base, intern):
+    ids = {"Array<i32>": 10, "Array<string>": 11, "StaticArray<u16>": 12}
+    lay = StaticLayout(as_version=version, base=base, intern=intern, type_ids=ids)
+    addrs = [lay.add(t, v, f"o{i}") for i, (t, v) in enumerate(objects)]
+    image, base, abi = lay.image(), lay.base, lay.abi
+
+    def u32(addr):
+        return struct.unpack_from("<I", image, addr - base)[0]
+
+    def payload(addr):
+        return image[addr - base:addr - base + u32(addr - 4)]
+    prev_end = max(base, 8)
+    for b in lay.blocks:
+        assert b.block >= prev_end and b.address == b.block + abi.header_size
+        assert u32(b.address - 4) == b.size and u32(b.address - 8) == b.rt_id
+        assert u32(b.block) == (abi.mm_info(b.size))
+        prev_end = b.block + b.seg_size
+    assert prev_end == lay.end == base + len(image)
+    strings = {}
+    for (t, v), a in zip(objects, addrs):
+        if t == "string":
+            assert payload(a).decode("utf-16-le", "surrogatepass") == v
+            strings.setdefault(v, a)
+            if intern:
+                assert strings[v] == a
+        elif t == "StaticArray<u16>":
+            assert list(struct.unpack(f"<{len(v)}H", payload(a))) == v and u32(a - 8) == 12
+        else:
+            buf, start, nbytes, length = struct.unpack("<IIii", payload(a))
+            assert buf == start and length == len(v) and nbytes == 4 * len(v) and u32(buf - 8) == abi.ids.array_buffer
+            words = struct.unpack(f"<{len(v)}" + ("i" if t == "Array<i32>" else "I"), payload(buf))
+            if t == "Array<i32>":
+                assert list(words) == v
+            else:
+                assert [payload(p).decode("utf-16-le", "surrogatepass") for p in words] == v

@@ -51,7 +51,7 @@ class StaticLayout:
         self._header_size = self.abi.header_size
         self._gc_info = self.abi.gc_info
         self._string_id = self.abi.ids.string
-        self._buf = bytearray()  # the image from self.base
+        self._buf = bytearray(self._cursor - self.base)  # the image from self.base to the cursor
         self._strings: dict[str, int] = {}  # interned string -> index of its block
         # Blocks are plain tuples in the Block field order and named objects are
         # (name, block index): 100,000 objects must cost microseconds each.
