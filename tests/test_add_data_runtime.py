@@ -333,3 +333,22 @@ def test_json_report_shape(capsys, tmp_path):
         [(d.offset, d.data) for d in before.data]
     assert len(after.data) - len(before.data) == len(report["segments"])
     assert math.isclose(report["end"] - report["base"], 1224)
+
+
+def test_wasmem_read_decodes_appended_objects(capsys, tmp_path):
+    """`wasmem read` on the rewritten module: nested and typed arrays by their headers."""
+    out = tmp_path / "out.wasm"
+    assert add_data(capsys, PLAIN, out)[0] == 0
+    build = json.loads((PLAIN / "build.json").read_text())
+    for name, (type_, value) in spec_objects(PLAIN).items():
+        assert main(["read", str(out), name, "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert (doc["type"], doc["rt_id"]) == (type_, build["ids"][type_]), name
+        expect = ["-0.0" if x == 0 and math.copysign(1, x) < 0 else x for x in value] \
+            if isinstance(value, list) else value
+        got = ["-0.0" if isinstance(x, float) and x == 0 and math.copysign(1, x) < 0 else x
+               for x in doc["value"]] if isinstance(doc["value"], list) else doc["value"]
+        assert got == expect, name
+        # the empty inner array of `nested` takes its type from its siblings: nothing assumed
+        assert doc["notes"] == (["Uint8Array and Uint8ClampedArray have the same flags; read as Uint8Array"]
+                                if name == "u8a" else []), name

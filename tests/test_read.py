@@ -265,3 +265,12 @@ def test_shape_of_legacy_flags():
 
 def test_json_value():
     assert json_value([b"\x00\xab", [float("nan"), -float("inf")], None, "s"]) == ["00ab", ["nan", "-inf"], None, "s"]
+
+
+def test_imported_memory_and_memory_option(capsys):
+    code, out, _ = run(capsys, FIXTURES / "host" / "statics-import.wasm", "words", "--json")
+    assert code == 0 and json.loads(out)["value"] == ["ab", "cde", "", "ab"]
+    code, out, _ = run(capsys, STATICS, "words", "--memory", "memory", "--json")
+    assert code == 0 and json.loads(out)["value"] == ["ab", "cde", "", "ab"]
+    code, _, err = run(capsys, STATICS, "words", "--memory", "1")
+    assert code == 2 and "memory 1 does not exist or is not exported" in err

@@ -139,6 +139,7 @@ class _Reader:
         self.abi = abi
         self.rtti = rtti
         self.notes: list[str] = []
+        self.guesses: dict[int, str] = {}  # address -> why its element type is a guess
         self.budget = MAX_DECODED
 
     def header(self, address: int) -> ObjectHeader:
@@ -191,7 +192,7 @@ class _Reader:
             return reader(mem, address, shape.elem.name, abi=abi, _depth=depth), name, h
         # References: each element says what it is through its own header.
         pointers = reader(mem, address, "u32", abi=abi, _depth=depth)
-        values, types = [], []
+        values, known, guessed = [], [], []
         for i, ptr in enumerate(pointers):
             if ptr == 0:
                 values.append(None)
@@ -201,16 +202,23 @@ class _Reader:
             except ReadError as e:
                 raise ReadError(f"{shape.kind} at 0x{address:x}: element {i}: {e}", ptr) from e
             values.append(v)
-            types.append(t)
-        distinct = list(dict.fromkeys(types))
-        if not distinct:
-            elem = "string"
-            self.note(f"{shape.kind} at 0x{address:x} has no non-null element to tell its element type; "
-                      "shown as string (give --type to say otherwise)")
-        else:
-            elem = distinct[0]
+            (guessed if ptr in self.guesses else known).append((t, ptr))
+        if known:  # a sibling with elements tells the type; the empty ones' guesses are moot
+            for _, ptr in guessed:
+                self.guesses.pop(ptr, None)
+            distinct = list(dict.fromkeys(t for t, _ in known))
             if len(distinct) > 1:
                 self.note(f"{shape.kind} at 0x{address:x} holds elements of types {', '.join(distinct)}")
+            elem = distinct[0]
+        elif guessed:
+            elem = guessed[0][0]
+            self.guesses[address] = self.guesses.pop(guessed[0][1])
+            for _, ptr in guessed[1:]:
+                self.guesses.pop(ptr, None)
+        else:
+            elem = "string"
+            self.guesses[address] = (f"{shape.kind} at 0x{address:x} has no non-null element to tell its "
+                                     "element type; shown as string (give --type to say otherwise)")
         if shape.nullable or None in values:
             elem += " | null"
         return values, f"{shape.kind}<{elem}>", h
@@ -240,7 +248,7 @@ def read_at(mem, address: int, abi, rtti: Rtti | None = None, type_: str | None 
     reader = _Reader(mem, abi, rtti)
     if type_ is None:
         value, name, h = reader.read(address)
-        return ObjectRead(address, name, h.rt_id, h.rt_size, value, reader.notes)
+        return ObjectRead(address, name, h.rt_id, h.rt_size, value, reader.notes + list(reader.guesses.values()))
     t = parse_type(type_)
     if not isinstance(t, Ref):
         raise ReadError(f"{t.name} is a value type, not an object")
