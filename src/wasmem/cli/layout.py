@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 
 from ._common import about, number
 
@@ -95,6 +94,8 @@ def _module_rtti(path, spec, version):
 
 def write_atomic(path, data: bytes) -> None:
     """Write to a temporary file in the same folder, then rename it over ``path``."""
+    import tempfile
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".wasmem-", suffix=".tmp", dir=folder)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 import warnings
-from dataclasses import dataclass
+from collections import namedtuple
 
 from ..errors import LayoutError, WasmWarning
 
@@ -22,21 +22,15 @@ ABI_NAMES = ("assemblyscript", "assemblyscript-legacy", "c")
 DEFAULT_START = 8  # asc's unoptimized start: the first 8 bytes stay free so that 0 is null
 
 
-@dataclass(frozen=True)
-class FlagBits:
-    """RTTI flag bits (std/assembly/shared/typeinfo.ts); 0.9.x numbers them one lower from SET up."""
+class FlagBits(namedtuple("FlagBits", "arraybufferview array staticarray set map pointerfree value_align0 "
+                                       "value_signed value_float value_nullable value_managed")):
+    """RTTI flag bits (std/assembly/shared/typeinfo.ts); 0.9.x numbers them one lower from SET up.
 
-    arraybufferview: int
-    array: int
-    staticarray: int  # 0 when the version has no such bit (0.9.x)
-    set: int
-    map: int
-    pointerfree: int  # ACYCLIC up to 0.17, POINTERFREE from 0.18 (same bit)
-    value_align0: int
-    value_signed: int
-    value_float: int
-    value_nullable: int
-    value_managed: int
+    ``staticarray`` is 0 where the version has no such bit (0.9.x); ``pointerfree`` is
+    ACYCLIC up to 0.17 and POINTERFREE from 0.18 (the same bit).
+    """
+
+    __slots__ = ()
 
     def names(self, flags: int, acyclic: bool) -> str:
         parts = []
@@ -61,31 +55,32 @@ FLAGS_10 = FlagBits(1, 2, 4, 8, 16, 32, 1 << 6, 1 << 11, 1 << 12, 1 << 13, 1 << 
 FLAGS_09 = FlagBits(1, 2, 0, 4, 8, 16, 1 << 5, 1 << 10, 1 << 11, 1 << 12, 1 << 13)
 
 
-@dataclass(frozen=True)
-class BuiltinIds:
-    object: int | None
-    array_buffer: int
-    string: int
-    array_buffer_view: int
+class BuiltinIds(namedtuple("BuiltinIds", "object array_buffer string array_buffer_view")):
+    __slots__ = ()
 
     @property
     def count(self) -> int:  # ids below this are built-ins
         return self.array_buffer_view + 1
 
 
-@dataclass(frozen=True)
 class Abi:
     """One header variant of one asc version range."""
 
-    version: tuple[int, int, int]
-    header_size: int       # 16 (0.9-0.16) or 20
-    gc_info: int           # 1 (RC = 1) up to 0.17.x, 0 from 0.18
-    padded: bool           # mmInfo = block size and the segment covers the padded block
-    ids: BuiltinIds
-    rtti_entry_size: int   # 8 (flags, base) up to 0.22, 4 (flags) from 0.23
-    flags: FlagBits
-
+    __slots__ = ("version", "header_size", "gc_info", "padded", "ids", "rtti_entry_size", "flags")
     name = "assemblyscript"
+
+    def __init__(self, version: tuple[int, int, int], header_size: int, gc_info: int, padded: bool,
+                 ids: BuiltinIds, rtti_entry_size: int, flags: FlagBits):
+        self.version = version
+        self.header_size = header_size          # 16 (0.9-0.16) or 20
+        self.gc_info = gc_info                  # 1 (RC = 1) up to 0.17.x, 0 from 0.18
+        self.padded = padded                    # mmInfo = block size; the segment covers the padded block
+        self.ids = ids
+        self.rtti_entry_size = rtti_entry_size  # 8 (flags, base) up to 0.22, 4 (flags) from 0.23
+        self.flags = flags
+
+    def __repr__(self) -> str:
+        return f"Abi({self.version_text}, header {self.header_size}, gcInfo {self.gc_info})"
 
     @property
     def version_text(self) -> str:

@@ -48,6 +48,8 @@ class StaticLayout:
             self._type_ids[t.name if isinstance(t, Ref) else name] = self._check_id(rid, name)
         self._resolved: dict[str, int] = {}
         self._sized: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header)
+        self._sized_any: dict[tuple, tuple] = {}  # (payload size, rt id) -> the same
+        self._round = self.abi.block_round
         self._header_size = self.abi.header_size
         self._gc_info = self.abi.gc_info
         self._string_id = self.abi.ids.string
@@ -116,7 +118,7 @@ class StaticLayout:
         in locals and the size-dependent header cached); other items go through
         add(). On error the exception gets ``item_index``, the item that failed.
         """
-        r_add, r_sub = self.abi.block_round
+        r_add, r_sub = self._round
         sized, cache = self.abi.sized, self._sized
         hsize, gc, sid, base = self._header_size, self._gc_info, self._string_id, self.base
         buf, blocks, named, strings, intern = self._buf, self._blocks, self._named, self._strings, self.intern
@@ -225,8 +227,12 @@ class StaticLayout:
     def _emit(self, rt_id: int, payload: bytes, type_name: str, label, value) -> int:
         """Append one object block at the cursor; return its index."""
         size = len(payload)
-        block = self.abi.block_start(self._cursor)
-        mm, seg, header = self.abi.sized(size, rt_id)
+        r_add, r_sub = self._round
+        block = ((self._cursor + r_add) & ~15) - r_sub  # abi.block_start, inlined (called per object)
+        known = self._sized_any.get((size, rt_id))
+        if known is None:
+            known = self._sized_any[size, rt_id] = self.abi.sized(size, rt_id)
+        mm, seg, header = known
         if block + seg > _U32_MAX:
             raise LayoutError(f"the layout passes the end of a 32-bit memory at {label}")
         buf = self._buf

@@ -11,8 +11,7 @@ Array<string> / Array<Foo>...): then we refuse to guess and say how to choose.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Callable
+from collections import namedtuple
 
 from ..errors import LayoutError
 from .abi import Abi
@@ -22,11 +21,11 @@ from .types import Ref, Scalar
 MAX_RTTI_COUNT = 1 << 16
 
 
-@dataclass(frozen=True)
-class Expected:
-    flags: int
-    base: int | None  # expected base id (8-byte format only)
-    mask: int         # the bits that are compared
+class Expected(namedtuple("Expected", "flags base mask")):
+    """The entry asc writes for a class: flags, base id (8-byte format only, else None) and the
+    mask of the bits that are compared."""
+
+    __slots__ = ()
 
 
 def value_flags(elem, abi: Abi) -> int:
@@ -82,11 +81,8 @@ def expected_flags(t: Ref, abi: Abi) -> Expected:
     return Expected(flags, base, mask)
 
 
-@dataclass(frozen=True)
-class RttiEntry:
-    id: int
-    flags: int
-    base: int | None
+class RttiEntry(namedtuple("RttiEntry", "id flags base")):
+    __slots__ = ()  # base is None in the 4-byte format (0.23+)
 
 
 class Rtti:
@@ -121,7 +117,7 @@ class Rtti:
         return cls(entries, abi, address)
 
     @classmethod
-    def read(cls, read: Callable[[int, int], bytes], rtti_base: int, abi: Abi) -> "Rtti":
+    def read(cls, read, rtti_base: int, abi: Abi) -> "Rtti":
         """Read the table through ``read(address, size) -> bytes`` (a module's static image)."""
         head = read(rtti_base, 4)
         (count,) = struct.unpack("<I", head)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from ..errors import LayoutError, SpecError
 from . import abi as abis
@@ -22,28 +22,37 @@ OBJECT_KEYS = {"name", "type", "value", "hex", "file", "id", "align"}
 _BYTES_TYPES = ("ArrayBuffer", "bytes")
 
 
-@dataclass(slots=True)
-class ObjectSpec:
-    index: int
-    name: str
-    type: str
-    value: object
-    id: int | None = None
-    align: int | None = None
+class ObjectSpec(namedtuple("ObjectSpec", "index name type value id align")):
+    """One object of a spec as the user wrote it: index, name, type name, value, id, align."""
+
+    __slots__ = ()
 
     def label(self) -> str:
         return f"object {self.index} {json.dumps(self.name, ensure_ascii=False)} ({self.type})"
 
 
-@dataclass
 class Spec:
-    abi: str | None = None
-    as_version: str | None = None
-    base: int | None = None
-    intern: bool | None = None
-    ids: dict = field(default_factory=dict)
-    objects: list[ObjectSpec] = field(default_factory=list)
-    path: str | None = None
+    """A checked spec. ``items`` holds one (type, value, name, id or align) tuple per object,
+    the type parsed (Ref or CType): the compact form the builder consumes."""
+
+    def __init__(self, abi=None, as_version=None, base=None, intern=None, ids=None, items=None, path=None):
+        self.abi: str | None = abi
+        self.as_version: str | None = as_version
+        self.base: int | None = base
+        self.intern: bool | None = intern
+        self.ids: dict = {} if ids is None else ids
+        self.items: list[tuple] = [] if items is None else items
+        self.path: str | None = path
+
+    @property
+    def objects(self) -> list[ObjectSpec]:
+        return [self.object(i) for i in range(len(self.items))]
+
+    def object(self, i: int) -> ObjectSpec:
+        t, value, name, extra = self.items[i]
+        if self.abi == "c":
+            return ObjectSpec(i, name, t.name, value, None, extra)
+        return ObjectSpec(i, name, t.name, value, extra, None)
 
 
 def load_spec(path, abi: str | None = None) -> Spec:
@@ -126,25 +135,30 @@ def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
     objects = doc.get("object", [])
     if not isinstance(objects, list):
         raise SpecError("object: expected a list of objects ([[object]] in TOML)")
-    seen: dict[str, int] = {}
     c_abi = abi == "c"
-    out = spec.objects
-    types = _c_type if c_abi else _ref_type
+    items = spec.items
+    parse = _c_type if c_abi else _ref_type
+    known: dict = {}  # type spelling -> parsed type, for the fast path
     for i, o in enumerate(objects):
-        # Fast path for the usual {name, type, value} object; anything else gets every check.
-        if o.__class__ is dict and len(o) == 3 and "value" in o:
-            name, type_, value = o.get("name"), o.get("type"), o["value"]
-            if (name.__class__ is str and name and name not in seen and type_.__class__ is str
-                    and value is not None):
-                try:
-                    tname = types(type_).name
-                except LayoutError:
-                    pass
-                else:
-                    seen[name] = i
-                    out.append(ObjectSpec(i, name, tname, value))
+        # Fast path for the usual {name, type, value} object (100,000 of them must take
+        # well under a second); anything unusual gets every check in _parse_object.
+        try:
+            if len(o) == 3:
+                name, value, t = o["name"], o["value"], known[o["type"]]
+                if name.__class__ is str and name and value is not None and t.name not in _BYTES_TYPES:
+                    items.append((t, value, name, None))
                     continue
-        out.append(_parse_object(i, o, folder, seen, c_abi))
+        except (KeyError, TypeError):
+            pass
+        items.append(_parse_object(i, o, folder, c_abi))
+        known.setdefault(o["type"], items[-1][0])
+    names = [it[2] for it in items]
+    if len(set(names)) != len(names):  # duplicate names: find the first one
+        seen: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in seen:
+                raise SpecError(f"{_where(i, name)}: the name is already used by object {seen[name]}")
+            seen[name] = i
     return spec
 
 
@@ -152,7 +166,7 @@ def _where(i: int, name=None) -> str:
     return f"object {i}" if name is None else f"object {i} {json.dumps(name, ensure_ascii=False)}"
 
 
-def _parse_object(i: int, o, folder, seen: dict, c_abi: bool) -> ObjectSpec:
+def _parse_object(i: int, o, folder, c_abi: bool) -> tuple:
     # Labels are built only on error: specs with 100,000 objects are normal.
     if o.__class__ is not dict:
         raise SpecError(f"{_where(i)}: expected a table with name, type and value, not {show_value(o)}")
@@ -165,14 +179,12 @@ def _parse_object(i: int, o, folder, seen: dict, c_abi: bool) -> ObjectSpec:
         unknown = sorted(set(o) - OBJECT_KEYS)
         raise SpecError(f"{_where(i, name)}: unknown key {unknown[0]!r} "
                         f"(known: {', '.join(sorted(OBJECT_KEYS))})")
-    if name in seen:
-        raise SpecError(f"{_where(i, name)}: the name is already used by object {seen[name]}")
-    seen[name] = i
     type_ = o.get("type")
     if type_ is None:
         raise SpecError(f"{_where(i, name)}: missing type")
     try:
-        tname = (_c_type(type_) if c_abi else _ref_type(type_)).name
+        t = _c_type(type_) if c_abi else _ref_type(type_)
+        tname = t.name
     except LayoutError as e:
         raise SpecError(f"{_where(i, name)}: {e}") from e
     except TypeError:  # unhashable (a list or table as the type)
@@ -193,7 +205,7 @@ def _parse_object(i: int, o, folder, seen: dict, c_abi: bool) -> ObjectSpec:
     if align is not None and not c_abi:
         raise SpecError(f"{_where(i, name)}: align is for the c abi; AssemblyScript objects are always "
                         "16-aligned")
-    return ObjectSpec(i, name, tname, value, rid, align)
+    return (t, value, name, align if c_abi else rid)
 
 
 def _bytes_source(i, name, o, tname, folder):
@@ -248,14 +260,14 @@ def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=N
     """
     base = spec.base if base is None else base
     intern = spec.intern if intern is None else intern
-    o = None
+    index = None
     try:
         if spec.abi == "c":
             from .c import CLayout
 
             layout = CLayout(base)
-            for o in spec.objects:
-                layout.add(o.type, o.value, o.name, o.align)
+            for index, (t, value, name, align) in enumerate(spec.items):
+                layout.add(t, value, name, align)
         else:
             from .assemblyscript import StaticLayout
 
@@ -264,17 +276,16 @@ def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=N
                                       True if intern is None else intern, rtti, spec.ids)
             except LayoutError as e:
                 raise SpecError(str(e)) from e
-            objects = spec.objects
             try:
-                layout.add_many((_ref_type(o.type), o.value, o.name, o.id) for o in objects)
+                layout.add_many(spec.items)
             except LayoutError as e:
-                o = objects[e.item_index]
+                index = e.item_index
                 raise
     except BadValue as e:
         where = f"value{e.where}: " if e.where else "value: "
-        raise SpecError(f"{o.label()}: {where}{e.message}") from e
+        raise SpecError(f"{spec.object(index).label()}: {where}{e.message}") from e
     except LayoutError as e:
-        if o is None or isinstance(e, SpecError):
+        if index is None or isinstance(e, SpecError):
             raise
-        raise LayoutError(f"{o.label()}: {e}") from e
+        raise LayoutError(f"{spec.object(index).label()}: {e}") from e
     return layout

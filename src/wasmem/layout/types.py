@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
-from functools import cached_property
-from typing import NamedTuple
+from collections import namedtuple
 
 from ..errors import LayoutError
 
@@ -27,26 +25,21 @@ class BadValue(LayoutError):
         self.value = value
 
 
-@dataclass(frozen=True)
 class Scalar:
-    name: str
-    size: int
-    fmt: str  # struct format character (little-endian packing)
-    signed: bool = False
-    float: bool = False
-    is_bool: bool = False
+    """A machine value type: its size, struct format character and range."""
 
-    @property
-    def align_log2(self) -> int:
-        return self.size.bit_length() - 1
+    __slots__ = ("name", "size", "fmt", "signed", "float", "is_bool", "align_log2", "lo", "hi")
 
-    @property
-    def lo(self) -> int:
-        return -(1 << (self.size * 8 - 1)) if self.signed else 0
+    def __init__(self, name: str, size: int, fmt: str, signed: bool = False, float: bool = False,
+                 is_bool: bool = False):
+        self.name, self.size, self.fmt = name, size, fmt
+        self.signed, self.float, self.is_bool = signed, float, is_bool
+        self.align_log2 = size.bit_length() - 1
+        self.lo = -(1 << (size * 8 - 1)) if signed else 0
+        self.hi = (1 << (size * 8 - (1 if signed else 0))) - 1
 
-    @property
-    def hi(self) -> int:
-        return (1 << (self.size * 8 - (1 if self.signed else 0))) - 1
+    def __repr__(self) -> str:
+        return f"Scalar({self.name})"
 
     def check(self, value, where: str = ""):
         """The value to pack, or BadValue saying why it does not fit."""
@@ -113,24 +106,30 @@ TYPED_ARRAYS = {
 }
 
 
-@dataclass(frozen=True)
 class Ref:
     """A managed reference type: ``kind`` is string, ArrayBuffer, Array, StaticArray or typed."""
 
-    kind: str
-    elem: "Scalar | Ref | None" = None
-    nullable: bool = False
-    typed_name: str | None = None  # Int32Array etc.
+    __slots__ = ("kind", "elem", "nullable", "typed_name", "name")
 
-    @cached_property  # (frozen dataclass: cached_property writes __dict__ directly)
-    def name(self) -> str:
-        if self.kind in ("string", "ArrayBuffer"):
-            base = self.kind
-        elif self.kind == "typed":
-            base = self.typed_name
+    def __init__(self, kind: str, elem: "Scalar | Ref | None" = None, nullable: bool = False,
+                 typed_name: str | None = None):
+        self.kind, self.elem, self.nullable, self.typed_name = kind, elem, nullable, typed_name
+        if kind in ("string", "ArrayBuffer"):
+            name = kind
+        elif kind == "typed":
+            name = typed_name
         else:
-            base = f"{self.kind}<{self.elem.name}>"
-        return base + " | null" if self.nullable else base
+            name = f"{kind}<{elem.name}>"
+        self.name = name + " | null" if nullable else name  # the canonical spelling, a dict key
+
+    def __eq__(self, other) -> bool:
+        return other.__class__ is Ref and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"Ref({self.name!r})"
 
     def non_null(self) -> "Ref":
         return Ref(self.kind, self.elem, False, self.typed_name) if self.nullable else self
@@ -139,24 +138,24 @@ class Ref:
 STRING = Ref("string")  # one instance: the builder's bulk path tests identity
 
 
-@dataclass(frozen=True)
 class CType:
     """A headerless C-abi type: cstring, bytes, a scalar, or an array of scalars."""
 
-    kind: str  # "cstring" | "bytes" | "scalar" | "array"
-    elem: Scalar | None = None
+    __slots__ = ("kind", "elem", "name", "align")
 
-    @property
-    def name(self) -> str:
-        if self.kind == "scalar":
-            return self.elem.name
-        if self.kind == "array":
-            return f"{self.elem.name}[]"
-        return self.kind
+    def __init__(self, kind: str, elem: Scalar | None = None):
+        self.kind, self.elem = kind, elem  # kind: "cstring" | "bytes" | "scalar" | "array"
+        self.name = elem.name if kind == "scalar" else f"{elem.name}[]" if kind == "array" else kind
+        self.align = elem.size if elem else 1
 
-    @property
-    def align(self) -> int:
-        return self.elem.size if self.elem else 1
+    def __eq__(self, other) -> bool:
+        return other.__class__ is CType and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"CType({self.name!r})"
 
 
 def _show(value) -> str:
@@ -284,12 +283,8 @@ class Block:
         self.seg_size = seg_size    # bytes of the segment (header + payload + padding)
 
 
-class LaidObject(NamedTuple):
-    """A named object a caller asked for (what add-data exports)."""
+class LaidObject(namedtuple("LaidObject", "name type address block size rt_id")):
+    """A named object a caller asked for (what add-data exports): its name, type name, payload
+    address, block start, payload size (rtSize) and runtime id (None for headerless data)."""
 
-    name: str | None
-    type: str
-    address: int
-    block: int
-    size: int
-    rt_id: int | None
+    __slots__ = ()
