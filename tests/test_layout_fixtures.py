@@ -86,3 +86,19 @@ def test_rtti_of_fixture_contains_asc_ids(case):
                 rtti.resolve(t)
             for other in found:
                 assert f"{other} (0x" in str(e.value)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture_spec_describes_the_source(case):
+    """spec.json and source.ts come from one description: same names, types and order."""
+    import re
+
+    folder = ROOT / case
+    source = (folder / "source.ts").read_text(encoding="utf-8")
+    declared = re.findall(r"^export const (\w+): (.+?) = ", source, re.M)
+    objects = [(n, t) for n, t in declared if not n.startswith("idof_")]
+    spec = json.loads((folder / "spec.json").read_text())
+    assert objects == [(o["name"], o["type"]) for o in spec["object"]]
+    build = json.loads((folder / "build.json").read_text())
+    assert build["asc"] == spec["as_version"] == case.rsplit("-", 1)[1]
+    assert "-O" not in " ".join(build["command"])  # unoptimized builds only
