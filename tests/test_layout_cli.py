@@ -109,7 +109,7 @@ def test_module_supplies_ids_and_version(tmp_path, capsys, case):
     spec = json.loads((FIXTURES / case / "spec.json").read_text())
     del spec["as_version"]  # inferred from the module
     if case.startswith("rtti"):
-        spec["object"] = [o for o in spec["object"] if o["type"] not in ("Array<u8>", "Array<bool>")]
+        spec["object"] = [o for o in spec["object"] if o["type"] not in ("Array<u8>", "Array<bool>", "Array<string>")]
     exp, segs = expected_segments(case)
     assert main(["layout", spec_file(tmp_path, spec), "--module", str(FIXTURES / case / "module.wasm"),
                  "--format", "wat"]) == 0
@@ -125,14 +125,18 @@ def test_module_supplies_ids_and_version(tmp_path, capsys, case):
 
 def test_module_ambiguous_ids_are_refused(tmp_path, capsys):
     spec = json.loads((FIXTURES / "rtti-0.28.20" / "spec.json").read_text())
-    assert main(["layout", spec_file(tmp_path, spec), "--module",
-                 str(FIXTURES / "rtti-0.28.20" / "module.wasm")]) == 2
+    module = str(FIXTURES / "rtti-0.28.20" / "module.wasm")
+    assert main(["layout", spec_file(tmp_path, spec), "--module", module]) == 2
+    err = capsys.readouterr().err
+    assert 'object 2 "r_str" (Array<string>): ambiguous runtime id for Array<string>: ids 6 (0x4102 ' \
+           "ARRAY|VALUE_ALIGN_2|VALUE_MANAGED), 12 (0x4102" in err
+    only_u8 = dict(spec, object=[o for o in spec["object"] if o["type"] == "Array<u8>"])
+    assert main(["layout", spec_file(tmp_path, only_u8), "--module", module]) == 2
     err = capsys.readouterr().err
     assert "ambiguous runtime id for Array<u8>: ids 7 (0x42 ARRAY|VALUE_ALIGN_0), 8 (0x42" in err
-    spec["ids"] = {"Array<u8>": 7, "Array<bool>": 8}
+    spec["ids"] = {"Array<u8>": 7, "Array<bool>": 8, "Array<string>": 6}
     out = tmp_path / "image.bin"
-    assert main(["layout", spec_file(tmp_path, spec), "--module",
-                 str(FIXTURES / "rtti-0.28.20" / "module.wasm"), "--format", "bin", "-o", str(out)]) == 0
+    assert main(["layout", spec_file(tmp_path, spec), "--module", module, "--format", "bin", "-o", str(out)]) == 0
     exp, segs = expected_segments("rtti-0.28.20")
     image = out.read_bytes()
     for s in segs:

@@ -35,10 +35,16 @@ def test_computed_flags_equal_asc_flags(case):
 def test_rtti_0_28_20_resolves_asc_ids():
     spec, expected, rtti = fixture_rtti("rtti-0.28.20")
     ids = expected["ids"]
-    assert rtti.count == 10 and rtti.abi.rtti_entry_size == 4
-    for t in ("Array<i32>", "StaticArray<f64>", "Int32Array", "Array<string>"):
+    assert rtti.count == 16 and rtti.abi.rtti_entry_size == 4
+    for t in ("Array<i32>", "StaticArray<f64>", "Int32Array", "Float64Array", "Uint8Array",
+              "StaticArray<StaticArray<i32>>"):
         assert rtti.resolve(parse_type(t)) == ids[t]
     assert (ids["Array<i32>"], ids["StaticArray<f64>"], ids["Array<string>"], ids["Int32Array"]) == (4, 5, 6, 9)
+    # Array<string> and arrays of arrays are all ARRAY|ALIGN_2|MANAGED: refused, with every id listed
+    for t in ("Array<string>", "Array<Array<i32>>", "Array<Array<string>>"):
+        with pytest.raises(LayoutError, match=r"ids 6 \(0x4102 ARRAY\|VALUE_ALIGN_2\|VALUE_MANAGED\), 12 \(0x4102 .*\), "
+                                              r"13 \(0x4102"):
+            rtti.resolve(parse_type(t))
     for t in ("Array<u8>", "Array<bool>"):
         with pytest.raises(LayoutError) as e:
             rtti.resolve(parse_type(t))

@@ -99,9 +99,16 @@ RTTI = [
     ("r_u8", "Array<u8>", [1]),
     ("r_bool", "Array<bool>", [True]),
 ]
-RTTI_EXTRA = {  # idof types beyond the objects', and code that makes the class exist
-    "types": ["Int32Array"],
-    "code": "export function makeInt32Array(): Int32Array { return new Int32Array(3); }\n",
+RTTI_EXTRA = {  # idof types beyond the objects', and code that makes the classes exist
+    "types": ["Int32Array", "Float64Array", "Uint8Array", "Array<Array<i32>>", "Array<Array<string>>",
+              "StaticArray<StaticArray<i32>>"],
+    "code": ("export function makeInt32Array(): Int32Array { return new Int32Array(3); }\n"
+             "export function makeFloat64Array(): Float64Array { return new Float64Array(1); }\n"
+             "export function makeUint8Array(): Uint8Array { return new Uint8Array(1); }\n"
+             "export function makeNested(): Array<Array<i32>> { return new Array<Array<i32>>(1); }\n"
+             "export function makeNestedStrings(): Array<Array<string>> { return new Array<Array<string>>(1); }\n"
+             "export function makeNestedStatic(): StaticArray<StaticArray<i32>> {\n"
+             "  return new StaticArray<StaticArray<i32>>(1);\n}\n"),
 }
 
 # case name -> (objects, versions, extra asc args, extra source)
