@@ -44,8 +44,9 @@ def run(args) -> int:
     with about(args.spec):
         layout = build_layout(spec, as_version=version, base=args.base, rtti=rtti)
     if args.format == "json":
+        # A lone surrogate (allowed in names) becomes the JSON escape \udXXX, so the output stays UTF-8.
         out = (json.dumps(layout.report(), indent=2, ensure_ascii=False) + "\n").encode("utf-8",
-                                                                                      "surrogatepass")
+                                                                                      "backslashreplace")
     elif args.format == "wat":
         out = to_wat(layout).encode("utf-8")
     elif args.format == "map":

@@ -120,7 +120,7 @@ class StaticLayout:
         """
         r_add, r_sub = self._round
         sized, cache = self.abi.sized, self._sized
-        hsize, gc, sid, base = self._header_size, self._gc_info, self._string_id, self.base
+        hsize, gc, sid = self._header_size, self._gc_info, self._string_id
         buf, blocks, named, strings, intern = self._buf, self._blocks, self._named, self._strings, self.intern
         i = -1
         cursor = self._cursor
@@ -142,8 +142,8 @@ class StaticLayout:
                     mm, seg, header = known
                     if block + seg > _U32_MAX:
                         raise LayoutError(f"the layout passes the end of a 32-bit memory at {name}")
-                    if block - base != len(buf):
-                        buf += bytes(block - base - len(buf))
+                    if block != cursor:  # (the image always ends at the cursor)
+                        buf += bytes(block - cursor)
                     buf += header
                     buf += payload
                     buf += _ZEROS[seg - hsize - size]  # (seg - hsize - size < 16 in every variant)
@@ -236,8 +236,8 @@ class StaticLayout:
         if block + seg > _U32_MAX:
             raise LayoutError(f"the layout passes the end of a 32-bit memory at {label}")
         buf = self._buf
-        if block - self.base != len(buf):  # only the first block (or an odd base) leaves a gap
-            buf += bytes(block - self.base - len(buf))
+        if block != self._cursor:  # the image ends at the cursor; fill up to the block
+            buf += bytes(block - self._cursor)
         buf += header
         buf += payload
         buf += _ZEROS[seg - self._header_size - size]

@@ -67,15 +67,10 @@ class Scalar:
     def pack(self, values, where: str = "") -> bytes:
         """Little-endian bytes of ``values``; BadValue names the first element that does not fit."""
         n = len(values)
-        # Fast path: struct checks ranges itself; the type test keeps bools out of
-        # integer arrays (True is an int in Python) and ints out of bool arrays.
-        if self.is_bool:
-            ok = all(type(v) is bool for v in values)
-        elif self.float:
-            ok = all(type(v) is float or type(v) is int for v in values)
-        else:
-            ok = all(type(v) is int for v in values)
-        if ok:
+        # Fast path: struct checks ranges itself; the type test (C-speed set of types) keeps
+        # bools out of integer arrays (True is an int in Python) and ints out of bool arrays.
+        kinds = set(map(type, values))
+        if kinds <= (_BOOL_KINDS if self.is_bool else _FLOAT_KINDS if self.float else _INT_KINDS):
             try:
                 return struct.pack(f"<{n}{self.fmt}", *values)
             except (struct.error, OverflowError):
@@ -84,6 +79,7 @@ class Scalar:
         return struct.pack(f"<{n}{self.fmt}", *checked)
 
 
+_BOOL_KINDS, _INT_KINDS, _FLOAT_KINDS = {bool}, {int}, {int, float}
 _F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
 _FLOAT_WORDS = {"nan": math.nan, "+nan": math.nan, "-nan": -math.nan, "inf": math.inf, "+inf": math.inf,
                 "-inf": -math.inf, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}
