@@ -87,7 +87,13 @@ if not done:
     sys.exit("edit: no memory %s found in the text" % ("definition" if mode == "import" else "import"))
 shutil.copyfileobj(src, dst, 1 << 20)
 '''
-TEXT_PIPELINE = '"$0" print "$1" | "$2" "$3" "$4" | "$0" parse -o "$5"'
+# `wasm-tools print` writes to stdout unbuffered (about one write per token: 600,000
+# syscalls for a 10 MB text), which makes a literal `print | ...` pipe several times
+# slower than printing to a file. The default baseline prints to a file, so the ratio
+# is against the text round trip at its fastest; --text-pipe measures the pipe.
+TEXT_VIA_FILE = ('"$0" print "$1" -o "$6" && "$2" "$3" "$4" < "$6" | "$0" parse -o "$5"; '
+                 'status=$?; rm -f "$6"; exit $status')
+TEXT_PIPE = '"$0" print "$1" | "$2" "$3" "$4" | "$0" parse -o "$5"'
 
 
 # ---------------------------------------------------------------- running processes
@@ -179,6 +185,23 @@ def measure(label: str, argv: list[str], runs: int, timeout: float | None = None
     else:
         progress(f"{label}: FAILED ({result.error})")
     return result
+
+
+def measure_interleaved(prefix: str, jobs: dict[str, list[str]], runs: int) -> dict[str, Measure]:
+    """Run every job once per round, `runs` rounds; a job that fails is dropped."""
+    results = {key: Measure() for key in jobs}
+    for _ in range(runs):
+        for key, argv in jobs.items():
+            if results[key].samples and not results[key].ok:
+                continue
+            results[key].samples.append(run_once(argv))
+    for key, result in results.items():
+        if result.ok:
+            progress(f"{prefix}: {key}: median {result.ms:.0f} ms over {runs} runs, "
+                     f"peak RSS {result.rss_kb / 1024:.0f} MB")
+        else:
+            progress(f"{prefix}: {key}: FAILED ({result.error})")
+    return results
 
 
 def progress(text: str) -> None:
@@ -399,59 +422,71 @@ def bench_file(report: Report, path: Path, args, tmp: Path, have: set[str], bare
     report.files.append({"file": name, "path": str(path), "size": size, **facts})
     progress(f"{name}: {size / MB:.2f} MB, {facts['data_segments']} data segments, "
              f"{facts['imports']} imports, memory {facts['memory']}")
-    out = tmp / f"out-{name}"
-    runs = args.runs
+    out = {key: tmp / f"{key}-{name}" for key in ("copy", "roundtrip", "rewrite", "text")}
     wasmem = wasmem_argv()
+    rewrites = []
+    if facts["memories_defined"]:
+        rewrites.append(("import-memory", "import"))
+    if facts["memories_imported"]:
+        rewrites.append(("define-memory", "define"))
 
-    copy = measure(f"{name}: plain copy", [sys.executable, "-c", COPY_SRC, str(path), str(out)], runs)
-    speed_row(report, name, size, "plain copy (python)", copy, None, "", None)
-    objdump = measure(f"{name}: wasm-tools objdump", [WASM_TOOLS, "objdump", str(path)], runs)
-    speed_row(report, name, size, "wasm-tools objdump", objdump, None, "", None)
-
+    # Each command and the baseline it is compared with run in turns, so that a
+    # machine that gets busier or quieter meanwhile weighs on both alike.
+    jobs = {"plain copy": [sys.executable, "-c", COPY_SRC, str(path), str(out["copy"])],
+            "wasm-tools objdump": [WASM_TOOLS, "objdump", str(path)]}
     if "info" in have:
-        info = measure(f"{name}: wasmem info --json", [*wasmem, "info", "--json", str(path)], runs)
+        jobs["wasmem info --json"] = [*wasmem, "info", "--json", str(path)]
+    if "roundtrip" in have:
+        jobs["wasmem roundtrip"] = [sys.executable, "-c", ROUNDTRIP_SRC, str(path), str(out["roundtrip"])]
+    for command, _ in rewrites:
+        if command in have:
+            jobs[f"wasmem {command}"] = [*wasmem, command, str(path), "-o", str(out["rewrite"])]
+    m = measure_interleaved(name, jobs, args.runs)
+
+    copy, objdump = m["plain copy"], m["wasm-tools objdump"]
+    speed_row(report, name, size, "plain copy (python)", copy, None, "", None)
+    speed_row(report, name, size, "wasm-tools objdump", objdump, None, "", None)
+    if "info" in have:
+        info = m["wasmem info --json"]
         speed_row(report, name, size, "wasmem info --json", info, objdump, "objdump", 3)
         memory_row(report, name, size, "info", info, bare_kb)
     else:
         report.add(Row(name, size, "wasmem info --json", note="skipped: no info command"))
 
     if "roundtrip" in have:
-        rt = measure(f"{name}: wasmem roundtrip", [sys.executable, "-c", ROUNDTRIP_SRC, str(path), str(out)], runs)
+        rt = m["wasmem roundtrip"]
         row = speed_row(report, name, size, "wasmem roundtrip", rt, copy, "plain copy",
                         2 if size >= LARGE else None)
         if rt.ok:
-            row.note = check_output(out, original=path)
+            row.note = check_output(out["roundtrip"], original=path)
             if row.note != "identical bytes":
                 row.ok = False
         memory_row(report, name, size, "roundtrip", rt, bare_kb)
     else:
         report.add(Row(name, size, "wasmem roundtrip", note="skipped: no wasmem.module.Module"))
 
-    rewrites = []
-    if facts["memories_defined"]:
-        rewrites.append(("import-memory", "import"))
-    if facts["memories_imported"]:
-        rewrites.append(("define-memory", "define"))
     for command, mode in rewrites:
         text = measure(f"{name}: text round trip ({mode})",
-                       ["bash", "-o", "pipefail", "-c", TEXT_PIPELINE, WASM_TOOLS,
-                        str(path), sys.executable, str(edit), mode, str(out)],
+                       ["bash", "-o", "pipefail", "-c", TEXT_PIPE if args.text_pipe else TEXT_VIA_FILE,
+                        WASM_TOOLS, str(path), sys.executable, str(edit), mode, str(out["text"]),
+                        str(tmp / "text.wat")],
                        args.text_runs, timeout=args.text_timeout)
         text_row = speed_row(report, name, size, f"text round trip ({mode} memory)", text, None, "", None)
         if text.ok:
-            text_row.note = check_output(out)
+            text_row.note = check_output(out["text"])
         if command not in have:
             report.add(Row(name, size, f"wasmem {command}", note=f"skipped: no {command} command"))
             continue
-        rw = measure(f"{name}: wasmem {command}", [*wasmem, command, str(path), "-o", str(out)], runs)
+        rw = m[f"wasmem {command}"]
         row = speed_row(report, name, size, f"wasmem {command}", rw, copy, "plain copy", 3)
         if rw.ok:
-            row.note = check_output(out)
+            row.note = check_output(out["rewrite"])
             if row.note != "output validates":
                 row.ok = False
         speedup_row(report, name, size, f"wasmem {command}", rw, text, "text round trip", 50)
         memory_row(report, name, size, command, rw, bare_kb)
-    out.unlink(missing_ok=True)
+    for file in out.values():
+        file.unlink(missing_ok=True)
 
 
 def layout_sources(tmp: Path, strings: int, arrays: int) -> tuple[Path, Path]:
@@ -580,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs per command, median reported (default 7)")
     parser.add_argument("--quick", action="store_true", help="3 runs, text round trip once")
     parser.add_argument("--text-runs", type=int, help="runs of the slow text round trip (default: min(runs, 3))")
+    parser.add_argument("--text-pipe", action="store_true",
+                        help="text round trip as one pipe `print | edit | parse` (slower: see TEXT_PIPE)")
     parser.add_argument("--text-timeout", type=float, default=300, help="seconds per text round trip")
     parser.add_argument("--asc-runs", type=int, default=1, help="runs of asc in the layout benchmark (default 1)")
     parser.add_argument("--asc-timeout", type=float, default=600, help="seconds per asc run (default 600)")
@@ -609,7 +646,8 @@ def main(argv: list[str] | None = None) -> int:
     bare = measure("python -c pass", [sys.executable, "-c", "pass"], args.runs)
     bare_kb = bare.rss_kb
     speed_row(report, "-", None, "python -c pass", bare, None, "", None).note = f"{bare_kb / 1024:.1f} MB RSS"
-    report.meta = {"wasm_tools": WASM_TOOLS, "rss_from": "GNU time" if GNU_TIME else "wait4 (floor: this process)",
+    report.meta = {"text_round_trip": "pipe" if args.text_pipe else "print -o file, edit | parse",
+                   "wasm_tools": WASM_TOOLS, "rss_from": "GNU time" if GNU_TIME else "wait4 (floor: this process)",
                    "runs": args.runs, "text_runs": args.text_runs, "asc_runs": args.asc_runs,
                    "wasmem_commands": sorted(have), "bare_python_rss_kb": bare_kb,
                    "bare_python_ms": bare.ms if bare.ok else None}
