@@ -4,9 +4,10 @@
 instructions are decoded on demand from the one table in ``opcodes.py``, each
 immediate kind read and written by exactly one pair of functions below
 (``_READERS``/``_WRITERS``). The memory rewrites need a single operation,
-``remap_memory_indices``: it walks a body with a table-driven skipper, decodes
-only instructions that hold a memory index, and returns None when nothing
-changes so the caller copies the body (and usually the whole section) raw.
+``remap_memory_indices``: it steps over ordinary instructions with a regex
+compiled from the same table, decodes only instructions whose memory index may
+change, and returns None when nothing changes so the caller copies the body
+(and usually the whole section) raw.
 
 Positions inside this module are relative to the buffer being decoded; every
 error leaving it carries the absolute file offset (``base + pos``).
@@ -147,17 +148,31 @@ def _read_valtypes(buf, pos):
     return tuple(types), pos
 
 
-def _read_memarg(buf, pos):
+def _memarg_fields(buf, pos):
+    """``(align, memory, offset, offset_pos, end)``: the one reading of the memarg rule.
+
+    Flags bit 6 set means a memory index follows the flags (multi-memory); the
+    rest of the flags is the alignment exponent, below 64. The offset is a u64
+    (memory64; a 32-bit memory's bound is the validator's business).
+    """
     at = pos
     flags, pos = read_u32(buf, pos)
     memory = 0
-    if flags & 0x40:  # multi-memory: an explicit memory index follows the flags
+    if flags & 0x40:
         flags ^= 0x40
         memory, pos = read_u32(buf, pos)
     if flags >= 0x40:
         raise DecodeError(f"malformed memop flags: alignment exponent {flags} too large", at)
-    offset, pos = read_u64(buf, pos)
-    return MemArg(flags, offset, memory), pos
+    b = buf[pos]
+    if b < 0x80:  # the common one-byte offset, without the general reader's loop
+        return flags, memory, b, pos, pos + 1
+    offset, end = read_u64(buf, pos)
+    return flags, memory, offset, pos, end
+
+
+def _read_memarg(buf, pos):
+    align, memory, offset, _, end = _memarg_fields(buf, pos)
+    return MemArg(align, offset, memory), end
 
 
 def _read_cast_flags(buf, pos):
@@ -253,12 +268,15 @@ def _write_blocktype(bt) -> bytes:
     return write_valtype(bt)
 
 
+def _memarg_head(align: int, memory: int) -> bytes:
+    """Flags and memory index, canonical: memory 0 is written without the index."""
+    if not 0 <= align < 0x40:
+        raise ValueError(f"alignment exponent {align} out of range")
+    return encode_u(align | 0x40) + encode_u(memory) if memory else encode_u(align)
+
+
 def _write_memarg(m: MemArg) -> bytes:
-    if not 0 <= m.align < 0x40:
-        raise ValueError(f"alignment exponent {m.align} out of range")
-    if m.memory:  # memory 0 is written without the index, as canonical encoders do
-        return encode_u(m.align | 0x40) + encode_u(m.memory) + encode_u(m.offset)
-    return encode_u(m.align) + encode_u(m.offset)
+    return _memarg_head(m.align, m.memory) + encode_u(m.offset)
 
 
 def _write_fixed(n: int):
@@ -640,6 +658,7 @@ _MEMORY0_PATTERNS = {T.MEMARG: _MEMARG_FLAGS_0 + _U64, T.MEMORY: rb"\x00"}
 
 _CONTROL = T.BLOCK_OPENERS | {"end", "else", "catch", "catch_all", "delegate"}
 _MEMORY_OPS = frozenset(op for op in T.ALL_OPS if op.memory_immediates)
+_MEMARG_ONLY = (T.MEMARG,)
 
 
 def _op_encoding(op: OpInfo) -> bytes:
@@ -789,25 +808,24 @@ def _memory_index_fn(mapping: MemoryMapping) -> Callable[[int], int]:
 
 def _remap_instruction(buf, op: OpInfo, start: int, imm: int, new_index) -> tuple[bytes | None, int]:
     """(new bytes or None if unchanged, end of instruction); untouched immediates keep their bytes."""
+    if op.immediates == _MEMARG_ONLY:  # loads, stores, atomics: the bulk of the work
+        align, memory, _, offset_pos, end = _memarg_fields(buf, imm)
+        new = new_index(memory)
+        if new == memory:
+            return None, end
+        return bytes(buf[start:imm]) + _memarg_head(align, new) + bytes(buf[offset_pos:end]), end
     pieces = [buf[start:imm]]
     changed = False
     pos = imm
     for kind in op.immediates:
         at = pos
         if kind == T.MEMARG:
-            flags, p = read_u32(buf, pos)
-            memory = 0
-            if flags & 0x40:
-                memory, p = read_u32(buf, p)
-            align = flags & ~0x40
-            if align >= 0x40:
-                raise DecodeError(f"malformed memop flags: alignment exponent {align} too large", at)
-            _, pos = read_u64(buf, p)  # the offset is copied as it was written
+            align, memory, _, offset_pos, pos = _memarg_fields(buf, pos)
             new = new_index(memory)
             if new != memory:
                 changed = True
-                pieces.append(encode_u(align | 0x40) + encode_u(new) if new else encode_u(align))
-                pieces.append(buf[p:pos])
+                pieces.append(_memarg_head(align, new))
+                pieces.append(buf[offset_pos:pos])  # the offset as it was written
             else:
                 pieces.append(buf[at:pos])
         elif kind == T.MEMORY:
@@ -847,16 +865,27 @@ def remap_memory_indices(body: FunctionBody, mapping: MemoryMapping) -> bytes | 
             pos = run(buf, pos, end).end()
             if pos >= end:
                 break
-            op, _imms, nxt = _decode_one(buf, pos, end)  # strict: also validates what it steps over
-            if op in _MEMORY_OPS:
-                imm = pos + 1 if op.prefix is None else read_u32(buf, pos + 1)[1]
+            entry = _DECODE_ONE[buf[pos]]
+            if entry is not None and entry[0] in _MEMORY_OPS:
+                op, imm = entry[0], pos + 1  # a one-byte memory opcode: straight to its immediates
+            else:
+                op, _imms, nxt = _decode_one(buf, pos, end)  # strict: also validates what it steps over
+                if op not in _MEMORY_OPS:
+                    pos = nxt
+                    continue
+                imm = read_u32(buf, pos + 1)[1]  # after the prefix and sub-opcode
+            try:
                 new, nxt = _remap_instruction(buf, op, pos, imm, new_index)
-                if new is not None:
-                    if out is None:
-                        out = []
-                    out.append(buf[copied:pos])
-                    out.append(new)
-                    copied = nxt
+            except DecodeError as e:
+                raise type(e)(f"{e.message} (in {op.name}, opcode {op.label})", e.offset) from None
+            except IndexError:  # cut short by the end of the body
+                raise DecodeError(f"unexpected end of code in the immediates of {op.name} ({op.label})", end) from None
+            if new is not None:
+                if out is None:
+                    out = []
+                out.append(buf[copied:pos])
+                out.append(new)
+                copied = nxt
             pos = nxt
     except DecodeError as e:
         raise _rebased(e, body.offset) from None
