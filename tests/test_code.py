@@ -503,6 +503,32 @@ def memory_indices(ins: Instruction) -> tuple[int, ...]:
     return tuple(out)
 
 
+TWO_MEMORIES = {"x": "(memory $x 1)", "y": "(memory $y i64 1)"}
+TWO_BODY = """
+  (func (param $p i32) (param $q i64)
+    (i32.store $x (local.get $p) (i32.load $y offset=3 (local.get $q)))
+    (i64.atomic.store $y (local.get $q) (i64.atomic.load $x (local.get $p)))
+    (memory.copy $y $x (local.get $q) (local.get $p) (i32.const 1))
+    (drop (memory.grow $y (i64.const 1))) (drop (memory.size $x))
+    (v128.store16_lane $y 7 (local.get $q) (v128.load32_zero $x (local.get $p))))
+"""
+
+
+def test_remap_swaps_two_memories(validate_wasm):
+    before = wat("(module " + TWO_MEMORIES["x"] + TWO_MEMORIES["y"] + TWO_BODY + ")")
+    after = wat("(module " + TWO_MEMORIES["y"] + TWO_MEMORIES["x"] + TWO_BODY + ")")
+    payload, base = code_of(before)
+    new = remap_code_section(payload, base, {0: 1, 1: 0})
+    assert new == bytes(code_of(after)[0])
+    memory_section = next(after[s:e] for sid, s, e in sections(after) if sid == 5)
+    spliced = splice(before, {5: memory_section, 10: new})
+    ok, err = validate_wasm(spliced)
+    assert ok, err
+    # the code alone, without the memories swapped, does not validate: the remap is what made it fit
+    ok, err = validate_wasm(splice(before, {10: new}))
+    assert not ok and "type mismatch" in err
+
+
 def test_remap_identity_and_callable():
     payload, base = code_of(memories_module("abc"))
     assert remap_code_section(payload, base, {0: 0, 1: 1, 2: 2}) is None
