@@ -9,9 +9,6 @@ paths never decode code.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 from .binary.leb import read_u32
 from .binary.sections import (
     MAGIC,
@@ -72,27 +69,9 @@ class Module:
 
     def save(self, path) -> None:
         """Write the module atomically: a temporary file beside ``path``, then rename."""
-        path = os.fspath(path)
-        pieces = list(self._pieces())  # encode everything before touching the disk
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".wasmem-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                for p in pieces:
-                    f.write(p)
-            if os.path.exists(path):
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        from .fileio import write_atomic
+
+        write_atomic(path, list(self._pieces()))  # encode everything before touching the disk
 
     # -- sections and views ---------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from ._common import about, number
@@ -54,6 +53,8 @@ def run(args) -> int:
     else:
         out = layout.image()
     if args.output:
+        from ..fileio import write_atomic
+
         with about(args.output):
             write_atomic(args.output, out)
     else:
@@ -64,51 +65,12 @@ def run(args) -> int:
 
 
 def _module_rtti(path, spec, version):
-    """(version, Rtti or None) from a compiled module: its __rtti_base and static image."""
-    import warnings
-
-    from ..errors import WasmWarning
-    from ..layout import abi as abis
-    from ..layout.rtti import Rtti
+    """(version, Rtti or None) from a compiled module's __rtti_base."""
+    from ..asc import module_rtti
     from ._common import load_module
 
     m = load_module(path)
-    sym = m.symbols().get("__rtti_base")
-    version = version or spec.as_version
-    if sym is None:
-        warnings.warn(f"{path}: no __rtti_base found (build with --exportRuntime); runtime ids of "
-                      "arrays must be given explicitly", WasmWarning)
-        return version, None
-    base = sym["value"]
-    if version is None and spec.abi == "assemblyscript":
-        import struct
-
-        words = list(struct.unpack("<10I", m.read_static(base, 40)))
-        segs = [(s.offset, s.data) for s in m.data if s.mode == "active" and s.offset is not None]
-        version = abis.infer_version(words, segs)
-        if version is None:
-            warnings.warn(f"{path}: cannot tell the asc version from the module; assuming "
-                          f"{'.'.join(map(str, abis.NEWEST_VERIFIED))} (give --as-version)", WasmWarning)
-    abi = abis.for_version(version, spec.abi)
-    return version, Rtti.read(m.read_static, base, abi)
-
-
-def write_atomic(path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename it over ``path``."""
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".wasmem-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    return module_rtti(m, spec.abi, version or spec.as_version)
 
 
 def to_wat(layout) -> str:

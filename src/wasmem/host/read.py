@@ -317,7 +317,7 @@ def target_address(host, target: str) -> tuple[int, str | None]:
 def module_abi(m, abi_name: str | None, as_version: str | None):
     """(Abi, Rtti or None) of a module: version from the argument, else inferred from its RTTI."""
     from ..layout import abi as abis
-    from ..rewrite.add_data import module_rtti
+    from ..asc import module_rtti
 
     name = abi_name or "assemblyscript"
     version, rtti = module_rtti(m, name, as_version)

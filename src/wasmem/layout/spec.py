@@ -137,7 +137,6 @@ def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
         raise SpecError("object: expected a list of objects ([[object]] in TOML)")
     c_abi = abi == "c"
     items = spec.items
-    parse = _c_type if c_abi else _ref_type
     known: dict = {}  # type spelling -> parsed type, for the fast path
     for i, o in enumerate(objects):
         # Fast path for the usual {name, type, value} object (100,000 of them must take

@@ -12,7 +12,6 @@ The objects go where the program's stack and allocator never write:
 
 from __future__ import annotations
 
-import struct
 import warnings
 
 from ..errors import RewriteError, WasmWarning
@@ -24,28 +23,6 @@ I32 = 0x7F
 
 def _align4(n: int) -> int:
     return (n + 3) & ~3
-
-
-def module_rtti(m, abi_name: str, version):
-    """(version, Rtti or None) of an asc module: its __rtti_base table, read
-    from the static data, and the asc version inferred from it when not given."""
-    from ..layout import abi as abis
-    from ..layout.rtti import Rtti
-
-    sym = m.symbols().get("__rtti_base")
-    if sym is None:
-        return version, None
-    base = sym["value"]
-    if version is None and abi_name == "assemblyscript":
-        words = list(struct.unpack("<10I", m.read_static(base, 40)))
-        view = m.view(11, create=True)
-        segs = [(off, view.segment_data(i)) for off, _, i in view.spans(0)]
-        version = abis.infer_version(words, segs)
-        if version is None:
-            warnings.warn("cannot tell the asc version from the module; assuming "
-                          f"{'.'.join(map(str, abis.NEWEST_VERIFIED))} (give --as-version)", WasmWarning)
-    abi = abis.for_version(version, abi_name)
-    return version, Rtti.read(m.read_static, base, abi)
 
 
 def _existing_data(m) -> tuple[int | None, int | None]:
@@ -65,6 +42,8 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
     mem = mems[0]
     version, rtti = (as_version or spec.as_version), None
     if spec.abi != "c":
+        from ..asc import module_rtti
+
         version, rtti = module_rtti(m, spec.abi, version)
 
     def lay(at):
@@ -74,7 +53,6 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
     data_start, data_stop = _existing_data(m)
     D = syms.get("__data_end")
     H = syms.get("__heap_base")
-    S = syms.get("__stack_pointer")
     heap_old = H["value"] if H else None
     placement, layout, heap_new = None, None, None
 
