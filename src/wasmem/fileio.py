@@ -4,8 +4,10 @@ A failed write leaves no partial file and an existing file untouched."""
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
+
+_serial = itertools.count()
 
 
 def write_atomic(path, pieces) -> None:
@@ -16,18 +18,20 @@ def write_atomic(path, pieces) -> None:
     if isinstance(pieces, (bytes, bytearray, memoryview)):
         pieces = (pieces,)
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".wasmem-", suffix=".tmp", dir=folder)
+    folder, name = os.path.split(os.path.abspath(path))
+    while True:  # O_EXCL: never reuse a name someone else holds
+        tmp = os.path.join(folder, f".{name}.wasmem-{os.getpid()}-{next(_serial)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as f:
             for p in pieces:
                 f.write(p)
         if os.path.exists(path):
             os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         try:

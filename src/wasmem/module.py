@@ -20,7 +20,6 @@ from .binary.sections import (
     split_sections,
 )
 from .errors import DecodeError, WasmError
-from .views import VIEWS
 
 SYMBOLS = ("__heap_base", "__data_end", "__stack_pointer", "__rtti_base", "__memory_base")
 I32, I64 = 0x7F, 0x7E
@@ -91,6 +90,8 @@ class Module:
         With ``create``, an absent section is added (empty) in its place; it is
         written only once it has entries.
         """
+        from .views import VIEWS  # the grammar (construct) loads only when a view is needed
+
         sec = self.section(sid)
         if sec is None:
             if not create:
@@ -116,7 +117,9 @@ class Module:
         if sec is None:
             return None
         if sec.view is None:
-            sec.view = VIEWS["name"].decode(sec.payload, sec.offset)
+            from .views import NameView
+
+            sec.view = NameView.decode(sec.payload, sec.offset)
             if sec.view is None:  # malformed: keep raw, don't try again
                 sec.view = _Broken()
         return None if isinstance(sec.view, _Broken) else sec.view

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 
-from .binary import grammar as g
+from .binary import entries as E
 from .binary.fast import FIELDS, records, scan_data
 from .binary.leb import encode_u, read_u32
 from .errors import DecodeError, WasmWarning
@@ -21,7 +21,7 @@ class VectorView:
     """A section that is a vector of entries."""
 
     section_id: int
-    grammar = None
+    reader = None  # binary.entries reader of one entry
 
     def __init__(self, entries=None):
         self.entries = list(entries or [])
@@ -35,15 +35,9 @@ class VectorView:
 
     @classmethod
     def decode(cls, payload, base: int):
-        r = g.Reader(payload, base)
-        n = r.count()
-        entries = []
-        for _ in range(n):
-            start = r.tell()
-            c = r.parse(cls.grammar)
-            entries.append(cls.entry(c, r.raw_since(start), start))
-        r.expect_end(f"{n} entries")
-        return cls(entries)
+        what = cls.__name__[:-4].lower() + "s"
+        return cls([cls.entry(v, bytes(raw), base + off)
+                    for v, raw, off in E.read_vector(payload, base, cls.reader, what)])
 
     def encode(self) -> bytes:
         return encode_u(len(self.entries)) + b"".join(e.encode() for e in self.entries)
@@ -54,52 +48,52 @@ class VectorView:
 
 class ImportView(VectorView):
     section_id = 2
-    grammar = g.Import
+    reader = staticmethod(E.read_import)
 
     @staticmethod
-    def entry(c, raw, offset):
-        desc = c.desc
-        if c.kind in ("memory", "global"):
-            t = raw[_desc_offset(raw):]  # the type's own bytes, after module, name and kind
-            if c.kind == "memory":
-                desc = Memory(Limits.from_container(desc), _raw=t)
-            else:
-                desc = Global(desc.valtype, desc.mutable, None, _raw=t, _type_raw=t)
-        return Import(c.module, c.name, c.kind, desc, _raw=raw)
+    def entry(v, raw, offset):
+        module, name, kind, desc, desc_start = v
+        return Import(module, name, kind, _desc(kind, desc, raw, v), _raw=raw)
 
 
-def _desc_offset(raw) -> int:
+def _desc(kind, desc, raw, v):
+    if kind not in ("memory", "global"):
+        return desc
+    # the type's own bytes: the tail of the entry after module, name and kind
     n, p = read_u32(raw, 0)
     n, p = read_u32(raw, p + n)
-    return p + n + 1
+    t = raw[p + n + 1:]
+    if kind == "memory":
+        return Memory(Limits.from_tuple(desc), _raw=t)
+    return Global(desc[0], desc[1], None, _raw=t, _type_raw=t)
 
 
 class MemoryView(VectorView):
     section_id = 5
-    grammar = g.MemType
+    reader = staticmethod(lambda buf, pos: E.read_limits(buf, pos, E.MEMORY_FLAGS, "memory"))
 
     @staticmethod
-    def entry(c, raw, offset):
-        return Memory(Limits.from_container(c), _raw=raw)
+    def entry(v, raw, offset):
+        return Memory(Limits.from_tuple(v), _raw=raw)
 
 
 class GlobalView(VectorView):
     section_id = 6
-    grammar = g.Global
+    reader = staticmethod(E.read_global)
 
     @staticmethod
-    def entry(c, raw, offset):
-        init = bytes(c.init)
-        return Global(c.type.valtype, c.type.mutable, init, _raw=raw, _type_raw=raw[: len(raw) - len(init)])
+    def entry(v, raw, offset):
+        (vt, mutable), init = v
+        return Global(vt, mutable, init, _raw=raw, _type_raw=raw[: len(raw) - len(init)])
 
 
 class ExportView(VectorView):
     section_id = 7
-    grammar = g.Export
+    reader = staticmethod(E.read_export)
 
     @staticmethod
-    def entry(c, raw, offset):
-        return Export(c.name, c.kind, c.index, _raw=raw)
+    def entry(v, raw, offset):
+        return Export(*v, _raw=raw)
 
 
 class DataView(VectorView):
@@ -230,7 +224,7 @@ class NameView:
     A name section that does not decode is kept raw with a warning, as tools do.
     """
 
-    KINDS = {kind: sid for sid, (kind, _) in g.NAME_SUBSECTIONS.items()}
+    KINDS = {kind: sid for sid, (kind, _, _) in E.NAME_SUBSECTIONS.items()}
 
     def __init__(self, name_header: bytes, subsections, base: int):
         self._header = name_header  # the custom section's name field ("name")
@@ -276,36 +270,25 @@ class NameView:
         if sub is None:
             return None
         if sub[3] is None:
-            _, grammar = g.NAME_SUBSECTIONS[sub[0]]
+            _, reader, _ = E.NAME_SUBSECTIONS[sub[0]]
+            payload = sub[2]
             try:
-                r = g.Reader(sub[2], sub[4])
-                value = r.parse(grammar)
-                r.expect_end(f"{kind} names")
+                value, p = reader(payload, 0)
+                if p != len(payload):
+                    raise DecodeError(f"{len(payload) - p} bytes left over after the {kind} names", p)
             except DecodeError as e:
+                e = DecodeError(e.message, sub[4] + (e.offset or 0))
                 warnings.warn(f"{kind} names in the name section are malformed and kept as is: {e}",
                               WasmWarning, stacklevel=2)
                 return None
-            if kind == "module":
-                sub[3] = value
-            elif grammar is g.NameMap:
-                sub[3] = {a.index: a.name for a in value}
-            else:
-                sub[3] = {a.index: {b.index: b.name for b in a.names} for a in value}
+            sub[3] = value
         return sub[3]
 
     def set(self, kind: str, value) -> None:
         """Replace (or add) a subsection; ``value`` as ``get`` returns it."""
         sid = self.KINDS[kind]
-        _, grammar = g.NAME_SUBSECTIONS[sid]
-        if kind == "module":
-            payload = g.build(g.Name, value)
-        elif grammar is g.NameMap:
-            payload = g.build(g.NameMap, [{"index": i, "name": n} for i, n in sorted(value.items())])
-        else:
-            payload = g.build(g.IndirectNameMap, [
-                {"index": i, "names": [{"index": j, "name": n} for j, n in sorted(m.items())]}
-                for i, m in sorted(value.items())
-            ])
+        _, _, writer = E.NAME_SUBSECTIONS[sid]
+        payload = writer(value)
         new = [sid, bytes((sid,)) + encode_u(len(payload)), payload, value, None]
         sub = self._find(kind)
         if sub is not None:

@@ -7,8 +7,6 @@ never copies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..errors import DecodeError
 from .leb import encode_u, read_u32
 
@@ -40,19 +38,26 @@ _RANK = {sid: i for i, sid in enumerate(SECTION_ORDER)}
 VECTOR_SECTIONS = frozenset((1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 13))
 
 
-@dataclass
 class RawSection:
-    """One section as framed: ``offset`` is the payload's absolute offset."""
+    """One section as framed: ``offset`` is the payload's absolute offset.
 
-    id: int
-    header: bytes  # the id byte and the size LEB exactly as read
-    offset: int
-    payload: memoryview | bytes
-    custom_name: str | None = None
-    # bookkeeping for Module: the typed view once decoded, and whether the
-    # section was added (not read)
-    view: object = field(default=None, repr=False, compare=False)
-    new: bool = field(default=False, repr=False, compare=False)
+    ``view`` and ``new`` are Module's bookkeeping: the typed view once decoded,
+    and whether the section was added rather than read.
+    """
+
+    __slots__ = ("id", "header", "offset", "payload", "custom_name", "view", "new")
+
+    def __init__(self, id: int, header: bytes, offset: int | None, payload, custom_name: str | None = None):
+        self.id = id
+        self.header = header  # the id byte and the size LEB exactly as read
+        self.offset = offset
+        self.payload = payload
+        self.custom_name = custom_name
+        self.view = None
+        self.new = False
+
+    def __repr__(self):
+        return f"RawSection({self.name}, offset={self.offset}, size={self.size})"
 
     @property
     def name(self) -> str:

@@ -129,8 +129,6 @@ def _check_explicit(layout, base, data_start, data_stop, D, H) -> None:
 
 
 def _grow_minimum(mem, end: int) -> None:
-    from dataclasses import replace
-
     lim = mem.limits
     pages = -(-end // lim.page_size)
     if pages <= lim.min:
@@ -140,7 +138,7 @@ def _grow_minimum(mem, end: int) -> None:
     if mem.imported:
         warnings.warn(f"raising the imported memory's minimum from {lim.min} to {pages} pages: "
                       "the host must provide at least that", WasmWarning)
-    mem.limits = replace(lim, min=pages)
+    mem.limits = lim.replace(min=pages)
 
 
 def _export_objects(m, objects) -> None:

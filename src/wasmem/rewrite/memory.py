@@ -10,7 +10,6 @@ written (exports, data segments, names, code).
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 
 from ..errors import RewriteError, WasmWarning
 from ..model import Import, Limits, Memory
@@ -47,11 +46,11 @@ def new_limits(limits: Limits, *, initial=None, maximum=UNCHANGED, shared=None) 
     """Apply limit options and check the result (RewriteError says what to change)."""
     lim = limits
     if initial is not None:
-        lim = replace(lim, min=initial)
+        lim = lim.replace(min=initial)
     if maximum is not UNCHANGED:
-        lim = replace(lim, max=maximum)
+        lim = lim.replace(max=maximum)
     if shared is not None:
-        lim = replace(lim, shared=shared)
+        lim = lim.replace(shared=shared)
     check_limits(lim)
     return lim
 

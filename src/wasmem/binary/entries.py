@@ -1,0 +1,260 @@
+"""Hand-written readers and writers of the entries the views decode on the
+start-up path (imports, exports, memory and global types, globals), equal to
+``grammar.py`` by property test (tests/test_entries_vs_grammar.py).
+
+Why: ``import construct`` alone costs about 60 ms, a third of ``wasmem info``
+on a small module, and these entries are all ``info`` and ``import-memory``
+need. The grammar stays the reference definition, and the module's fallback
+for everything rarer (constant expressions beyond a plain constant, the name
+section).
+
+Readers take ``(buf, pos)`` with ``pos`` absolute in ``buf`` and return the
+value and the new position; errors are DecodeError at the offending byte.
+"""
+
+from __future__ import annotations
+
+from ..errors import DecodeError
+from .leb import encode_s, encode_u, read_s32, read_s33, read_s64, read_u32, read_u64
+
+LIMITS_MAX, LIMITS_SHARED, LIMITS_64, LIMITS_PAGE = 1, 2, 4, 8
+MEMORY_FLAGS = LIMITS_MAX | LIMITS_SHARED | LIMITS_64 | LIMITS_PAGE
+TABLE_FLAGS = LIMITS_MAX | LIMITS_SHARED | LIMITS_64
+KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
+KIND_CODES = {v: k for k, v in KINDS.items()}
+VALTYPE_BYTES = frozenset((0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F, 0x6E, 0x6D, 0x6C, 0x6B, 0x6A, 0x69,
+                           0x74, 0x73, 0x72, 0x71, 0x68, 0x75))
+
+
+def _byte(buf, pos: int, what: str) -> int:
+    try:
+        return buf[pos]
+    except IndexError:
+        raise DecodeError(f"unexpected end of input while reading {what}", len(buf)) from None
+
+
+def read_name(buf, pos: int) -> tuple[str, int]:
+    n, p = read_u32(buf, pos)
+    end = p + n
+    if end > len(buf):
+        raise DecodeError(f"unexpected end of input: name of {n} bytes runs past the end", pos)
+    try:
+        return str(bytes(buf[p:end]), "utf-8"), end
+    except UnicodeDecodeError as e:
+        raise DecodeError("malformed UTF-8 encoding", p + e.start) from None
+
+
+def read_limits(buf, pos: int, allowed: int, what: str):
+    """(flags, min, max|None, page_size_log2|None), pos"""
+    flags, p = read_u32(buf, pos)
+    if flags & ~allowed:
+        raise DecodeError(f"malformed {what} limits flags 0x{flags:02x}", pos)
+    lo, p = read_u64(buf, p)
+    hi = page = None
+    if flags & LIMITS_MAX:
+        hi, p = read_u64(buf, p)
+    if flags & LIMITS_PAGE:
+        page, p = read_u32(buf, p)
+    return (flags, lo, hi, page), p
+
+
+def read_valtype(buf, pos: int):
+    b = _byte(buf, pos, "a value type")
+    if b in (0x63, 0x64):
+        ht, p = read_s33(buf, pos + 1)
+        return (b, ht), p
+    if b not in VALTYPE_BYTES:
+        raise DecodeError(f"malformed value type 0x{b:02x}", pos)
+    return b, pos + 1
+
+
+def read_globaltype(buf, pos: int):
+    """(valtype, mutable), pos"""
+    vt, p = read_valtype(buf, pos)
+    m = _byte(buf, p, "a mutability flag")
+    if m > 1:
+        raise DecodeError(f"malformed mutability 0x{m:02x}", p)
+    return (vt, bool(m)), p + 1
+
+
+def read_kind(buf, pos: int, what: str) -> tuple[str, int]:
+    b = _byte(buf, pos, f"an {what} kind")
+    if b not in KINDS:
+        raise DecodeError(f"malformed {what} kind 0x{b:02x}", pos)
+    return KINDS[b], pos + 1
+
+
+def read_import(buf, pos: int):
+    """(module, name, kind, desc, desc_start), pos. ``desc``: a type index
+    (func), limits (memory), (valtype, mutable) (global); for table and tag the
+    raw bytes of the type, which no rewrite changes."""
+    module, p = read_name(buf, pos)
+    name, p = read_name(buf, p)
+    kind, p = read_kind(buf, p, "import")
+    start = p
+    if kind == "func":
+        desc, p = read_u32(buf, p)
+    elif kind == "memory":
+        desc, p = read_limits(buf, p, MEMORY_FLAGS, "memory")
+    elif kind == "global":
+        desc, p = read_globaltype(buf, p)
+    elif kind == "table":
+        _, p = read_valtype(buf, p)
+        _, p = read_limits(buf, p, TABLE_FLAGS, "table")
+        desc = bytes(buf[start:p])
+    else:  # tag: attribute byte, type index
+        _byte(buf, p, "a tag attribute")
+        _, p = read_u32(buf, p + 1)
+        desc = bytes(buf[start:p])
+    return (module, name, kind, desc, start), p
+
+
+def read_export(buf, pos: int):
+    name, p = read_name(buf, pos)
+    kind, p = read_kind(buf, p, "export")
+    index, p = read_u32(buf, p)
+    return (name, kind, index), p
+
+
+# const-expression instructions that are a single plain immediate
+_SIMPLE_CONST = {0x41: read_s32, 0x42: read_s64, 0x23: read_u32, 0xD2: read_u32}
+
+
+def read_const_expr(buf, pos: int, base: int = 0) -> tuple[bytes, int]:
+    """A constant expression's raw bytes (with its ``end``). The usual
+    ``i32.const N end`` / ``global.get N end`` are read here; anything else
+    goes to the grammar. ``base`` turns grammar offsets absolute when ``buf``
+    is a slice."""
+    op = _byte(buf, pos, "a constant expression")
+    reader = _SIMPLE_CONST.get(op)
+    if reader is not None:
+        _, p = reader(buf, pos + 1)
+        if _byte(buf, p, "a constant expression") == 0x0B:
+            return bytes(buf[pos:p + 1]), p + 1
+    from .grammar import ConstExpr, Reader
+
+    r = Reader(buf[pos:], pos)
+    expr = r.parse(ConstExpr)
+    return bytes(expr), pos + len(expr)
+
+
+def read_global(buf, pos: int):
+    """((valtype, mutable), init bytes), pos"""
+    gt, p = read_globaltype(buf, pos)
+    init, p = read_const_expr(buf, p)
+    return (gt, init), p
+
+
+# -- writers ----------------------------------------------------------------------
+
+
+def encode_name(text: str) -> bytes:
+    data = text.encode("utf-8")
+    return encode_u(len(data)) + data
+
+
+def encode_limits(flags: int, lo: int, hi, page) -> bytes:
+    out = encode_u(flags) + encode_u(lo)
+    if flags & LIMITS_MAX:
+        out += encode_u(hi)
+    if flags & LIMITS_PAGE:
+        out += encode_u(page)
+    return out
+
+
+def encode_valtype(vt) -> bytes:
+    if isinstance(vt, tuple):
+        return bytes((vt[0],)) + encode_s(vt[1])
+    return bytes((vt,))
+
+
+def encode_globaltype(vt, mutable: bool) -> bytes:
+    return encode_valtype(vt) + (b"\x01" if mutable else b"\x00")
+
+
+def encode_export(name: str, kind: str, index: int) -> bytes:
+    return encode_name(name) + bytes((KIND_CODES[kind],)) + encode_u(index)
+
+
+def encode_import_head(module: str, name: str, kind: str) -> bytes:
+    return encode_name(module) + encode_name(name) + bytes((KIND_CODES[kind],))
+
+
+def encode_data_segment(flags: int, memory: int, offset_expr, data) -> bytes:
+    out = encode_u(flags)
+    if flags == 2:
+        out += encode_u(memory)
+    if flags != 1:
+        out += bytes(offset_expr)
+    return out + encode_u(len(data)) + bytes(data)
+
+
+def read_vector(buf, base: int, reader, what: str):
+    """Decode a whole vector section payload: [(value, raw bytes, offset)].
+    Checks the count against the bytes left and that nothing is left over."""
+    try:
+        n, p = read_u32(buf, 0)
+        if n > len(buf) - p:
+            raise DecodeError(f"count {n} is larger than the {len(buf) - p} remaining bytes could hold", 0)
+        out = []
+        for _ in range(n):
+            start = p
+            value, p = reader(buf, p)
+            out.append((value, buf[start:p], start))
+        if p != len(buf):
+            raise DecodeError(f"section size mismatch: {len(buf) - p} bytes left over after the {n} {what}", p)
+        return out
+    except DecodeError as e:
+        raise DecodeError(e.message, base + (e.offset or 0)) from None
+
+
+# -- the name section's maps ------------------------------------------------------
+
+
+def read_namemap(buf, pos: int):
+    """namemap ::= vec(idx name) -> {index: name}, pos"""
+    n, p = read_u32(buf, pos)
+    if n * 2 > len(buf) - p:
+        raise DecodeError(f"count {n} is larger than the {len(buf) - p} remaining bytes could hold", pos)
+    out = {}
+    for _ in range(n):
+        i, p = read_u32(buf, p)
+        out[i], p = read_name(buf, p)
+    return out, p
+
+
+def read_indirect_namemap(buf, pos: int):
+    """indirectnamemap ::= vec(idx namemap) -> {index: {index: name}}, pos"""
+    n, p = read_u32(buf, pos)
+    if n * 2 > len(buf) - p:
+        raise DecodeError(f"count {n} is larger than the {len(buf) - p} remaining bytes could hold", pos)
+    out = {}
+    for _ in range(n):
+        i, p = read_u32(buf, p)
+        out[i], p = read_namemap(buf, p)
+    return out, p
+
+
+def encode_namemap(m: dict) -> bytes:
+    return encode_u(len(m)) + b"".join(encode_u(i) + encode_name(n) for i, n in sorted(m.items()))
+
+
+def encode_indirect_namemap(m: dict) -> bytes:
+    return encode_u(len(m)) + b"".join(encode_u(i) + encode_namemap(v) for i, v in sorted(m.items()))
+
+
+# name subsection id -> (kind, reader, writer)
+NAME_SUBSECTIONS = {
+    0: ("module", read_name, encode_name),
+    1: ("function", read_namemap, encode_namemap),
+    2: ("local", read_indirect_namemap, encode_indirect_namemap),
+    3: ("label", read_indirect_namemap, encode_indirect_namemap),
+    4: ("type", read_namemap, encode_namemap),
+    5: ("table", read_namemap, encode_namemap),
+    6: ("memory", read_namemap, encode_namemap),
+    7: ("global", read_namemap, encode_namemap),
+    8: ("elem", read_namemap, encode_namemap),
+    9: ("data", read_namemap, encode_namemap),
+    10: ("field", read_indirect_namemap, encode_indirect_namemap),
+    11: ("tag", read_namemap, encode_namemap),
+}
