@@ -77,13 +77,13 @@ def zero_fill(m, memory: int) -> dict:
         runs = merged
     template = next((s for s in m.data if s.mode == "active" and s.memory == memory and s.offset is not None), None)
     op = template.offset_expr[0] if template is not None else 0x41
-    added = 0
-    zeros = 0
+    # one pass over the segments for the whole range, then a slice per run
+    lo, hi = runs[0][0], runs[-1][1]
+    image = m.read_static(lo, hi - lo, memory)
+    segments = m.data
     for s, e in runs:
-        data = m.read_static(s, e - s, memory)
-        zeros += data.count(0)
-        m.data.append(DataSegment("active", memory, const_expr(s, op), data, 2 if memory else 0))
-        added += 1
+        segments.append(DataSegment("active", memory, const_expr(s, op), image[s - lo:e - lo], 2 if memory else 0))
+    added = len(runs)
     if m.data_count is not None:
         m.data_count = len(m.data)
     return {"segments_added": added, "zero_bytes": sum(e - s for s, e in gaps)}
