@@ -53,7 +53,7 @@ def test_limits_options_and_64_bit():
     ("(module (memory 1))", {"initial": 65537}, "more than a 32-bit memory can have (65536 pages)"),
     ('(module (import "e" "m" (memory 1)))', {}, "the module has no defined memory to convert"),
     ("(module)", {}, "the module has no defined memory"),
-    ('(module (memory 1) (data (i32.const 65530) "0123456789"))', {},
+    ('(module (memory 2) (data (i32.const 65530) "0123456789"))', {"initial": 1},
      "data segment 0 ends at 65540, beyond the initial size of memory 0 (1 pages = 65536 bytes): use --initial 2"),
     ("(module (memory 1))", {"memory": 3}, "there is no memory 3: the module has 1 memory"),
 ])

@@ -153,6 +153,31 @@ class DataView(VectorView):
         return [(d.offset, d.size, i) for i, d in enumerate(self._entries)
                 if d.mode == "active" and d.memory == memory and d.offset is not None]
 
+    def iter_spans(self, memory: int = 0):
+        """(offset, size) of each active constant-offset segment of ``memory``,
+        in section order, computed on the fly (no list)."""
+        if self._entries is None:
+            flat = self._scan
+            for i in range(0, len(flat), FIELDS):
+                if flat[i + 6] == memory and flat[i + 7] in (0, 2):
+                    yield flat[i + 5], flat[i + 2] - flat[i + 1]
+        else:
+            for d in self._entries:
+                if d.mode == "active" and d.memory == memory and d.offset is not None:
+                    yield d.offset, d.size
+
+    def span_columns(self, memory: int = 0):
+        """``iter_spans`` as two sequences (offsets, sizes); made with C-speed
+        slices of the scan when every segment is active in ``memory``."""
+        if self._entries is None:
+            flat = self._scan
+            n = len(flat) // FIELDS
+            kinds = flat[7::FIELDS]
+            if flat[6::FIELDS].count(memory) == n and kinds.count(0) + kinds.count(2) == n:
+                return flat[5::FIELDS], list(map(int.__sub__, flat[2::FIELDS], flat[1::FIELDS]))
+        pairs = list(self.iter_spans(memory))
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
     def segment_data(self, i: int):
         """The bytes of segment ``i`` (a memoryview while nothing was materialized)."""
         if self._entries is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import accumulate, repeat
+
 from ..errors import RewriteError
 from ..model import DataSegment, const_expr
 
@@ -21,29 +23,29 @@ def check_segments_fit(m, memory: int, limits) -> None:
                 f"({limits.min} pages = {size} bytes): use --initial {need} or more")
 
 
-def _covered(m, memory: int) -> list[tuple[int, int]]:
-    """Merged [start, end) intervals written by active constant-offset segments."""
-    spans = sorted((off, off + n) for off, n, _ in m.view(11, create=True).spans(memory) if n)
-    merged: list[list[int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    return [(s, e) for s, e in merged]
+def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
+    """The holes between the first and last byte the data segments write:
+    their count, bytes and range, and with ``collect`` the list of holes.
 
-
-def static_gaps(m, memory: int) -> dict:
-    """The holes between the first and last byte the data segments write."""
-    cov = _covered(m, memory)
-    gaps = [(a[1], b[0]) for a, b in zip(cov, cov[1:])]
-    return {
-        "count": len(gaps),
-        "bytes": sum(e - s for s, e in gaps),
-        "start": cov[0][0] if cov else None,
-        "end": cov[-1][1] if cov else None,
-        "gaps": gaps,
-    }
+    Done with C-level maps over the offset and size columns (esbuild.wasm has
+    98,450 segments); segments out of address order are sorted first."""
+    offs, sizes = m.view(11, create=True).span_columns(memory)
+    pairs = [(o, o + n) for o, n in zip(offs, sizes) if n] if 0 in sizes else None
+    if pairs is not None:
+        offs, ends = [p[0] for p in pairs], [p[1] for p in pairs]
+    else:
+        ends = list(map(int.__add__, offs, sizes))
+    if not offs:
+        return {"count": 0, "bytes": 0, "start": None, "end": None, "gaps": []}
+    if list(offs) != sorted(offs):
+        order = sorted(range(len(offs)), key=offs.__getitem__)
+        offs, ends = [offs[i] for i in order], [ends[i] for i in order]
+    reach = list(accumulate(ends, max))  # the highest byte written so far
+    holes = list(map(int.__sub__, offs[1:], reach[:-1]))  # > 0: a gap before segment i+1
+    count = sum(map((0).__lt__, holes))
+    total = sum(map(max, holes, repeat(0, len(holes))))
+    gaps = [(reach[i], offs[i + 1]) for i, h in enumerate(holes) if h > 0] if collect else []
+    return {"count": count, "bytes": total, "start": offs[0], "end": reach[-1], "gaps": gaps}
 
 
 def zero_fill(m, memory: int) -> dict:
@@ -55,7 +57,7 @@ def zero_fill(m, memory: int) -> dict:
     into one segment that also rewrites the bytes between them with the same
     values, until the count fits.
     """
-    gaps = static_gaps(m, memory)["gaps"]
+    gaps = static_gaps(m, memory, collect=True)["gaps"]
     if not gaps:
         return {"segments_added": 0, "zero_bytes": 0}
     room = MAX_SEGMENTS - len(m.data)

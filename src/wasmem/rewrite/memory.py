@@ -103,7 +103,8 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     """
     index, mem = _memory_at(m, memory, defined=True)
     lim = new_limits(mem.limits, initial=initial, maximum=maximum, shared=shared)
-    check_segments_fit(m, index, lim)
+    if lim.min < mem.limits.min:  # a smaller memory may no longer hold the data
+        check_segments_fit(m, index, lim)
     before = m.memories
     _set_limits(mem, lim)
     m.defined_memories.remove(mem)
@@ -112,8 +113,9 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     renumber_memories(m, before)
     new_index = m.memories.index(mem)
     gaps = static_gaps(m, new_index)
-    report = {"memory": index, "index": new_index, "limits": _limits_doc(lim),
-              "gaps": {k: v for k, v in gaps.items() if k != "gaps"}, "zero_filled": False}
+    del gaps["gaps"]
+    report = {"memory": index, "index": new_index, "limits": _limits_doc(lim), "gaps": gaps,
+              "zero_filled": False}
     if gaps["count"]:
         if zero_fill:
             report["zero_filled"] = _zero_fill(m, new_index)
@@ -154,7 +156,7 @@ def set_memory(m, *, memory: int = 0, initial: int | None = None, maximum=UNCHAN
     """Change a memory's limits or sharedness, defined or imported."""
     index, mem = _memory_at(m, memory)
     lim = new_limits(mem.limits, initial=initial, maximum=maximum, shared=shared)
-    if not mem.imported:
+    if not mem.imported and lim.min < mem.limits.min:
         check_segments_fit(m, index, lim)
     _set_limits(mem, lim)
     return {"memory": index, "limits": _limits_doc(lim)}
