@@ -6,7 +6,9 @@ against plain reference implementations built on the instruction decoder.
 
 from __future__ import annotations
 
+
 import functools
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -203,6 +205,8 @@ def real_bodies() -> list[bytes]:
     from test_code import BODY, code_of
 
     modules = [wat("(module (memory $a 1) (memory $b i64 1) (memory $c 1 2 shared)" + BODY + ")")]
+    # asc-built fixtures are always there; the spec corpus only where ../shared is
+    modules += [p.read_bytes() for p in sorted((Path(__file__).parent.parent / "fixtures").rglob("*.wasm"))[::9]]
     if CORPUS.is_dir():
         files = corpus_files("valid")
         modules += [p.read_bytes() for p in files[::7]]

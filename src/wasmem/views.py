@@ -209,6 +209,8 @@ class DataCountView:
     def changed(self) -> bool:
         return self.count != self._orig or self._raw is None
 
+    what = "data count"
+
     @classmethod
     def decode(cls, payload, base: int):
         try:
@@ -216,7 +218,7 @@ class DataCountView:
         except DecodeError as e:
             raise DecodeError(e.message, base + e.offset) from None
         if p != len(payload):
-            raise DecodeError(f"section size mismatch: {len(payload) - p} bytes left over after the data count",
+            raise DecodeError(f"section size mismatch: {len(payload) - p} bytes left over after the {cls.what}",
                               base + p)
         return cls(n, bytes(payload))
 
@@ -226,17 +228,7 @@ class DataCountView:
 
 class StartView(DataCountView):
     section_id = 8
-
-    @classmethod
-    def decode(cls, payload, base: int):
-        try:
-            n, p = read_u32(payload, 0)
-        except DecodeError as e:
-            raise DecodeError(e.message, base + e.offset) from None
-        if p != len(payload):
-            raise DecodeError(f"section size mismatch: {len(payload) - p} bytes left over after the start index",
-                              base + p)
-        return cls(n, bytes(payload))
+    what = "start index"
 
     @property
     def function(self) -> int:

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Union
 
 from ..errors import DecodeError, UnsupportedError
 from . import opcodes as T
-from .leb import encode_s, encode_u, read_s32, read_s33, read_s64, read_u32, read_u64
+from .leb import encode_s, encode_u, read_count, read_s32, read_s33, read_s64, read_u32, read_u64
 from .opcodes import OpInfo
 
 MAX_LOCALS = 0xFFFF_FFFF  # the core spec bounds the total local count by 2**32 - 1
@@ -121,16 +121,8 @@ def _read_blocktype(buf, pos):
     return index, end
 
 
-def _count(buf, pos, min_item_size):
-    # a vector length, refused before allocating when the bytes left cannot hold it
-    n, p = read_u32(buf, pos)
-    if n * min_item_size > len(buf) - p:
-        raise DecodeError(f"vector length {n} is larger than the {len(buf) - p} remaining bytes could hold", pos)
-    return n, p
-
-
 def _read_br_table(buf, pos):
-    n, pos = _count(buf, pos, 1)
+    n, pos = read_count(buf, pos, 1)
     labels = []
     for _ in range(n):
         label, pos = read_u32(buf, pos)
@@ -140,7 +132,7 @@ def _read_br_table(buf, pos):
 
 
 def _read_valtypes(buf, pos):
-    n, pos = _count(buf, pos, 1)
+    n, pos = read_count(buf, pos, 1)
     types = []
     for _ in range(n):
         t, pos = read_valtype(buf, pos)
@@ -183,7 +175,7 @@ def _read_cast_flags(buf, pos):
 
 
 def _read_catches(buf, pos):
-    n, pos = _count(buf, pos, 2)
+    n, pos = read_count(buf, pos, 2)
     out = []
     for _ in range(n):
         kind = buf[pos]
@@ -200,7 +192,7 @@ def _read_catches(buf, pos):
 
 
 def _read_resume_table(buf, pos):
-    n, pos = _count(buf, pos, 2)
+    n, pos = read_count(buf, pos, 2)
     out = []
     for _ in range(n):
         kind = buf[pos]
@@ -515,7 +507,7 @@ class FunctionBody:
     def _decode_locals(self) -> None:
         buf = self.raw
         try:
-            groups, pos = _count(buf, 0, 2)
+            groups, pos = read_count(buf, 0, 2)
             total = 0
             out = []
             for _ in range(groups):
@@ -560,7 +552,7 @@ class FunctionBody:
 
 def _read_count(buf, base: int) -> tuple[int, int]:
     try:
-        return _count(buf, 0, 2)  # a body takes at least two bytes: its size and one byte
+        return read_count(buf, 0, 2)  # a body takes at least two bytes: its size and one byte
     except DecodeError as e:
         raise _rebased(e, base) from None
 

@@ -15,7 +15,7 @@ value and the new position; errors are DecodeError at the offending byte.
 from __future__ import annotations
 
 from ..errors import DecodeError
-from .leb import encode_s, encode_u, read_s32, read_s33, read_s64, read_u32, read_u64
+from .leb import encode_s, encode_u, read_count, read_s32, read_s33, read_s64, read_u32, read_u64
 
 LIMITS_MAX, LIMITS_SHARED, LIMITS_64, LIMITS_PAGE = 1, 2, 4, 8
 MEMORY_FLAGS = LIMITS_MAX | LIMITS_SHARED | LIMITS_64 | LIMITS_PAGE
@@ -33,15 +33,16 @@ def _byte(buf, pos: int, what: str) -> int:
         raise DecodeError(f"unexpected end of input while reading {what}", len(buf)) from None
 
 
-def read_name(buf, pos: int) -> tuple[str, int]:
+def read_name(buf, pos: int, what: str = "name") -> tuple[str, int]:
+    """name ::= vec(byte) holding valid UTF-8."""
     n, p = read_u32(buf, pos)
     end = p + n
     if end > len(buf):
-        raise DecodeError(f"unexpected end of input: name of {n} bytes runs past the end", pos)
+        raise DecodeError(f"unexpected end of input: {what} of {n} bytes runs past the end", pos)
     try:
         return str(bytes(buf[p:end]), "utf-8"), end
     except UnicodeDecodeError as e:
-        raise DecodeError("malformed UTF-8 encoding", p + e.start) from None
+        raise DecodeError(f"malformed UTF-8 encoding in {what}", p + e.start) from None
 
 
 def read_limits(buf, pos: int, allowed: int, what: str):
@@ -193,9 +194,7 @@ def read_vector(buf, base: int, reader, what: str):
     """Decode a whole vector section payload: [(value, raw bytes, offset)].
     Checks the count against the bytes left and that nothing is left over."""
     try:
-        n, p = read_u32(buf, 0)
-        if n > len(buf) - p:
-            raise DecodeError(f"count {n} is larger than the {len(buf) - p} remaining bytes could hold", 0)
+        n, p = read_count(buf, 0)
         out = []
         for _ in range(n):
             start = p
@@ -213,9 +212,7 @@ def read_vector(buf, base: int, reader, what: str):
 
 def read_namemap(buf, pos: int):
     """namemap ::= vec(idx name) -> {index: name}, pos"""
-    n, p = read_u32(buf, pos)
-    if n * 2 > len(buf) - p:
-        raise DecodeError(f"count {n} is larger than the {len(buf) - p} remaining bytes could hold", pos)
+    n, p = read_count(buf, pos, 2)
     out = {}
     for _ in range(n):
         i, p = read_u32(buf, p)
@@ -225,9 +222,7 @@ def read_namemap(buf, pos: int):
 
 def read_indirect_namemap(buf, pos: int):
     """indirectnamemap ::= vec(idx namemap) -> {index: {index: name}}, pos"""
-    n, p = read_u32(buf, pos)
-    if n * 2 > len(buf) - p:
-        raise DecodeError(f"count {n} is larger than the {len(buf) - p} remaining bytes could hold", pos)
+    n, p = read_count(buf, pos, 2)
     out = {}
     for _ in range(n):
         i, p = read_u32(buf, p)

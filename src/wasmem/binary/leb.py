@@ -111,6 +111,15 @@ def read_s64(buf, pos: int) -> tuple[int, int]:
     return _read_signed(buf, pos, 64)
 
 
+def read_count(buf, pos: int, min_item_size: int = 1) -> tuple[int, int]:
+    """A vector's length, refused before anything is allocated when the bytes
+    left could not hold that many items of at least ``min_item_size`` bytes."""
+    n, p = read_u32(buf, pos)
+    if n * min_item_size > len(buf) - p:
+        raise DecodeError(f"count {n} is larger than the {len(buf) - p} remaining bytes could hold", pos)
+    return n, p
+
+
 def skip_leb(buf, pos: int, maxlen: int = 10) -> int:
     """Position after a LEB (no range checks): for quickly stepping over immediates."""
     for p in range(pos, pos + maxlen):

@@ -8,6 +8,7 @@ never copies.
 from __future__ import annotations
 
 from ..errors import DecodeError
+from .entries import read_name
 from .leb import encode_u, read_u32
 
 MAGIC = b"\x00asm"
@@ -91,18 +92,6 @@ def check_header(data) -> None:
                 4,
             )
         raise DecodeError(f"unknown binary version {version.hex()} (version {num}, layer {layer}); expected 01000000", 4)
-
-
-def read_name(buf, pos: int, what: str = "name") -> tuple[str, int]:
-    """A wasm name: vec(byte) holding UTF-8. Returns (text, new_pos)."""
-    n, p = read_u32(buf, pos)
-    end = p + n
-    if end > len(buf):
-        raise DecodeError(f"unexpected end of input: {what} of {n} bytes runs past the end", p)
-    try:
-        return str(bytes(buf[p:end]), "utf-8"), end
-    except UnicodeDecodeError as e:
-        raise DecodeError(f"malformed UTF-8 encoding in {what}", p + e.start) from None
 
 
 def split_sections(data) -> list[RawSection]:
