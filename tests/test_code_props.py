@@ -6,7 +6,6 @@ against plain reference implementations built on the instruction decoder.
 
 from __future__ import annotations
 
-
 import functools
 from pathlib import Path
 

@@ -66,7 +66,9 @@ def table(rows: list[list], headers: list[str]) -> str:
     """Rows as an aligned text table (numbers right-aligned)."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    numeric = [all(isinstance(r[i], int) for r in rows) and rows for i in range(len(headers))]
+    # a column of numbers (blanks allowed) is right-aligned
+    numeric = [bool(rows) and all(isinstance(r[i], int) or r[i] in ("", None) for r in rows)
+               for i in range(len(headers))]
     out = []
     for r in cells:
         parts = [c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
