@@ -92,5 +92,6 @@ def test_malformed_raise_our_error_or_defect_is_raw(corpus):
         except WasmError:
             counts["raised (strict)"] += 1
     print(dict(counts), "lazily decoded:", dict(lazy_ok))
-    assert sum(counts.values()) == 710
-    assert counts["raised (lazy)"] >= 650
+    # 17 have their defect in a section kept raw (type, table, element): wasmem does
+    # not model those, so it neither rejects nor changes them
+    assert counts == {"raised (lazy)": 660, "raised (strict)": 33, "decoded (defect in a raw part)": 17}

@@ -90,7 +90,7 @@ def import_payloads(draw):
                               "limits": {"flags": draw(st.sampled_from([0, 1, 4, 5])), "min": draw(u32),
                                          "max": draw(u32), "page_size_log2": None}},
             "memory": lambda: {"flags": draw(st.integers(0, 15)), "min": draw(u32), "max": draw(u32),
-                               "page_size_log2": draw(st.integers(0, 16))},
+                               "page_size_log2": draw(st.integers(0, 70))},
             "global": lambda: {"valtype": draw(st.sampled_from([0x7F, 0x7E, 0x7B, (0x63, 0)])),
                                "mutable": draw(st.booleans())},
             "tag": lambda: {"attribute": 0, "type": draw(u32)},
@@ -136,7 +136,7 @@ def test_exports_equal_grammar_and_encoders(items, data):
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.integers(0, 15), u32, u32, st.integers(0, 16), st.data())
+@given(st.integers(0, 15), u32, u32, st.integers(0, 70), st.data())
 def test_limits_equal_grammar_and_encoders(flags, lo, hi, page, data):
     hi = hi if flags & 1 else None
     page = page if flags & 8 else None

@@ -199,7 +199,9 @@ class Module:
         if code is not None:
             from .binary import code as codec
 
-            codec.check_code_section(code.payload, code.offset)
+            bodies = codec.check_code_section(code.payload, code.offset)
+            if self.section(12) is None:
+                _check_data_count_needed(bodies, code.payload)
         nfuncs, nbodies = self.count(3), self.count(10)
         if (nfuncs or 0) != (nbodies or 0):
             sec = self.section(10) or self.section(3)
@@ -234,6 +236,21 @@ class Module:
         from .info import module_info
 
         return module_info(self, segments=segments)
+
+
+def _check_data_count_needed(bodies, payload) -> None:
+    """memory.init and data.drop need a data count section (a decoding rule:
+    the binary must say how many segments there are before the code)."""
+    raw = bytes(payload)
+    if b"\xfc\x08" not in raw and b"\xfc\x09" not in raw:  # cheap: neither byte pair anywhere
+        return
+    for body in bodies:
+        if b"\xfc\x08" not in bytes(body.raw) and b"\xfc\x09" not in bytes(body.raw):
+            continue
+        for ins in body.instructions():
+            if ins.name in ("memory.init", "data.drop"):
+                raise DecodeError(f"data count section required: {ins.name} in function {body.index}",
+                                  ins.offset)
 
 
 class _Broken:

@@ -47,15 +47,18 @@ def read_name(buf, pos: int, what: str = "name") -> tuple[str, int]:
 
 def read_limits(buf, pos: int, allowed: int, what: str):
     """(flags, min, max|None, page_size_log2|None), pos"""
-    flags, p = read_u32(buf, pos)
+    flags = _byte(buf, pos, "limits flags")  # a byte, not a LEB: 0x81 0x00 is malformed
     if flags & ~allowed:
         raise DecodeError(f"malformed {what} limits flags 0x{flags:02x}", pos)
-    lo, p = read_u64(buf, p)
+    lo, p = read_u64(buf, pos + 1)
     hi = page = None
     if flags & LIMITS_MAX:
         hi, p = read_u64(buf, p)
     if flags & LIMITS_PAGE:
+        at = p
         page, p = read_u32(buf, p)
+        if page >= 64:  # a page size that does not fit a u64 is malformed (others are invalid)
+            raise DecodeError(f"invalid custom page size 2**{page}", at)
     return (flags, lo, hi, page), p
 
 
@@ -155,7 +158,7 @@ def encode_name(text: str) -> bytes:
 
 
 def encode_limits(flags: int, lo: int, hi, page) -> bytes:
-    out = encode_u(flags) + encode_u(lo)
+    out = bytes((flags,)) + encode_u(lo)
     if flags & LIMITS_MAX:
         out += encode_u(hi)
     if flags & LIMITS_PAGE:

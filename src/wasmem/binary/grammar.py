@@ -198,10 +198,25 @@ class _LimitsFlags(Construct):
 
     def _parse(self, stream, context, path):
         at = stream.tell()
-        flags = VarU32._parse(stream, context, path)
+        flags = _stream_read(stream, 1, path)[0]  # a byte, not a LEB
         if flags & ~self.allowed:
             raise DecodeError(f"malformed {self.what} limits flags 0x{flags:02x}", at)
         return flags
+
+    def _build(self, obj, stream, context, path):
+        stream.write(bytes((obj,)))
+        return obj
+
+
+class _PageSizeLog2(Construct):
+    """custom-page-sizes: 2**log2 must fit a u64 (that log2 is 0 or 16 is validation)."""
+
+    def _parse(self, stream, context, path):
+        at = stream.tell()
+        page = VarU32._parse(stream, context, path)
+        if page >= 64:
+            raise DecodeError(f"invalid custom page size 2**{page}", at)
+        return page
 
     def _build(self, obj, stream, context, path):
         stream.write(leb.encode_u(obj))
@@ -215,7 +230,7 @@ def _limits(allowed, what):
         "flags" / _LimitsFlags(allowed, what),
         "min" / VarU64,
         "max" / If(this.flags & LIMITS_MAX, VarU64),
-        "page_size_log2" / If(this.flags & LIMITS_PAGE, VarU32),
+        "page_size_log2" / If(this.flags & LIMITS_PAGE, _PageSizeLog2()),
     )
 
 
