@@ -67,8 +67,9 @@ def _positional(m, gl) -> dict:
     ends = [last]
     if last >= 1 and _is_const_i32(gl[last], True) and gl[last].init_value == 0:
         ends.append(last - 1)
-    data_ends = [a + n for a, n, _ in m.view(11, create=True).spans(0)]
-    data_end = _align4(max(data_ends)) if data_ends else None
+    offsets, sizes = m.view(11, create=True).span_columns(0)
+    top = max(map(int.__add__, offsets, sizes), default=None)
+    data_end = None if top is None else _align4(top)
     for h in ends:
         if h < 0 or not _is_const_i32(gl[h], False):
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 
 from .binary import entries as E
-from .binary.fast import FIELDS, records, scan_data
+from .binary.fast import FIELDS, NO_CONST, records, scan_data
 from .binary.leb import encode_u, read_u32
 from .errors import DecodeError, WasmWarning
 from .model import DataSegment, Export, Global, Import, Limits, Memory
@@ -169,12 +169,18 @@ class DataView(VectorView):
     def span_columns(self, memory: int = 0):
         """``iter_spans`` as two sequences (offsets, sizes); made with C-speed
         slices of the scan when every segment is active in ``memory``."""
-        if self._entries is None:
-            flat = self._scan
-            n = len(flat) // FIELDS
-            kinds = flat[7::FIELDS]
-            if flat[6::FIELDS].count(memory) == n and kinds.count(0) + kinds.count(2) == n:
-                return flat[5::FIELDS], list(map(int.__sub__, flat[2::FIELDS], flat[1::FIELDS]))
+        if self._entries is None:  # the scan never changes: compute once per memory
+            cache = self.__dict__.setdefault("_columns", {})
+            if memory not in cache:
+                flat = self._scan
+                n = len(flat) // FIELDS
+                kinds = flat[7::FIELDS]
+                if flat[6::FIELDS].count(memory) == n and kinds.count(0) + kinds.count(2) == n:
+                    cache[memory] = flat[5::FIELDS], list(map(int.__sub__, flat[2::FIELDS], flat[1::FIELDS]))
+                else:
+                    pairs = list(self.iter_spans(memory))
+                    cache[memory] = [p[0] for p in pairs], [p[1] for p in pairs]
+            return cache[memory]
         pairs = list(self.iter_spans(memory))
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
@@ -186,10 +192,10 @@ class DataView(VectorView):
         return self._entries[i].data
 
     def stats(self) -> dict:
-        if self._entries is None:
+        if self._entries is None:  # C-level passes over columns of the scan
             flat = self._scan
-            passive = sum(1 for i in range(7, len(flat), FIELDS) if flat[i] & 3 == 1)
-            total = sum(flat[i + 2] - flat[i + 1] for i in range(0, len(flat), FIELDS))
+            passive = flat[7::FIELDS].count(1 + NO_CONST)  # a passive segment has no offset
+            total = sum(flat[2::FIELDS]) - sum(flat[1::FIELDS])
         else:
             passive = sum(1 for d in self._entries if d.mode == "passive")
             total = sum(d.size for d in self._entries)
