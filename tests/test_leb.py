@@ -75,3 +75,17 @@ def test_random_bytes_only_decode_errors(data):
             reader(data, 0)
         except DecodeError:
             pass
+
+
+@given(st.integers(0, (1 << 70)))
+def test_unsigned_encoder_equals_the_leb128_package(v):
+    import leb128
+
+    assert leb.encode_u(v) == bytes(leb128.u.encode(v))
+
+
+@given(st.integers(-(1 << 70), 1 << 70))
+def test_signed_encoder_equals_the_leb128_package(v):
+    import leb128
+
+    assert leb.encode_s(v) == bytes(leb128.i.encode(v))

@@ -8,7 +8,8 @@ and the unused bits of the last byte must be zero (unsigned) or copies of the
 sign bit (signed). Padded (non-minimal) encodings within those bounds are valid
 and the width a value was read with is ``new_pos - pos``.
 
-Encoding uses the ``leb128`` package for the minimal form; padding is ours.
+Encoding is minimal, or padded to a given width; the ``leb128`` package is the
+reference the tests compare it with.
 """
 
 from __future__ import annotations
@@ -129,14 +130,24 @@ def skip_leb(buf, pos: int, maxlen: int = 10) -> int:
 
 
 def encode_u(value: int, width: int | None = None) -> bytes:
-    """Unsigned LEB128: minimal, or padded to ``width`` bytes when given and enough."""
+    """Unsigned LEB128: minimal, or padded to ``width`` bytes when given and enough.
+
+    Written here rather than with the ``leb128`` package, whose import pulls in
+    ``typing`` (about 15 ms of every command's start-up); tests/test_leb.py
+    proves the two equal."""
     if value < 0:
         raise ValueError(f"unsigned LEB128 of negative value {value}")
     if width is None and value < 0x80:
         return bytes((value,))
-    import leb128
-
-    out = bytearray(leb128.u.encode(value))
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            break
     if width is not None and width > len(out):
         out[-1] |= 0x80
         out += b"\x80" * (width - len(out) - 1) + b"\x00"
@@ -145,11 +156,16 @@ def encode_u(value: int, width: int | None = None) -> bytes:
 
 def encode_s(value: int, width: int | None = None) -> bytes:
     """Signed LEB128: minimal, or padded to ``width`` bytes with sign-extension bytes."""
-    import leb128
-
-    out = bytearray(leb128.i.encode(value))
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7  # arithmetic shift: ends at 0 or -1
+        if (value == 0 and not b & 0x40) or (value == -1 and b & 0x40):
+            out.append(b)
+            break
+        out.append(b | 0x80)
     if width is not None and width > len(out):
-        fill = 0x7F if value < 0 else 0x00
+        fill = 0x7F if out[-1] & 0x40 else 0x00
         out[-1] |= 0x80
         out += bytes([fill | 0x80]) * (width - len(out) - 1) + bytes([fill])
     return bytes(out)
