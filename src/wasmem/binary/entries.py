@@ -15,15 +15,12 @@ value and the new position; errors are DecodeError at the offending byte.
 from __future__ import annotations
 
 from ..errors import DecodeError
+from .valtypes import KIND_CODES, KINDS, VALTYPE_BYTES
 from .leb import encode_s, encode_u, read_count, read_s32, read_s33, read_s64, read_u32, read_u64
 
 LIMITS_MAX, LIMITS_SHARED, LIMITS_64, LIMITS_PAGE = 1, 2, 4, 8
 MEMORY_FLAGS = LIMITS_MAX | LIMITS_SHARED | LIMITS_64 | LIMITS_PAGE
 TABLE_FLAGS = LIMITS_MAX | LIMITS_SHARED | LIMITS_64
-KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
-KIND_CODES = {v: k for k, v in KINDS.items()}
-VALTYPE_BYTES = frozenset((0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F, 0x6E, 0x6D, 0x6C, 0x6B, 0x6A, 0x69,
-                           0x74, 0x73, 0x72, 0x71, 0x68, 0x75))
 
 
 def _byte(buf, pos: int, what: str) -> int:

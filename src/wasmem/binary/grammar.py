@@ -20,6 +20,7 @@ from construct import stream_read as _stream_read
 
 from ..errors import DecodeError
 from . import leb
+from .valtypes import KIND_CODES, KINDS, VALTYPE_BYTES
 
 # -- primitives ---------------------------------------------------------------
 
@@ -157,13 +158,7 @@ class _ValType(Construct):
         return obj
 
 
-VALTYPES = {
-    0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
-    # abstract reference shorthands (reference types + GC + exceptions)
-    0x70: "funcref", 0x6F: "externref", 0x6E: "anyref", 0x6D: "eqref", 0x6C: "i31ref",
-    0x6B: "structref", 0x6A: "arrayref", 0x69: "exnref", 0x74: "nullexnref", 0x73: "nullfuncref",
-    0x72: "nullexternref", 0x71: "nullref", 0x68: "contref", 0x75: "nullcontref",
-}
+VALTYPES = VALTYPE_BYTES
 ValType = _ValType()
 
 
@@ -328,8 +323,7 @@ ConstExpr = _ConstExpr()
 
 # -- section entries ----------------------------------------------------------
 
-IMPORT_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
-KIND_CODES = {v: k for k, v in IMPORT_KINDS.items()}
+IMPORT_KINDS = KINDS
 
 
 class _Kind(Construct):

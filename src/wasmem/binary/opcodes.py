@@ -573,12 +573,7 @@ assert PREFIXED[PREFIX_ATOMIC][0x4E].name == "i64.atomic.rmw32.cmpxchg_u"
 # -- types -------------------------------------------------------------------------
 
 #: Value types written as one byte: numbers, vector and the reference shorthands.
-VALTYPE_BYTES: dict[int, str] = {
-    0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
-    0x70: "funcref", 0x6F: "externref", 0x6E: "anyref", 0x6D: "eqref", 0x6C: "i31ref",
-    0x6B: "structref", 0x6A: "arrayref", 0x69: "exnref", 0x68: "contref",
-    0x73: "nullfuncref", 0x72: "nullexternref", 0x71: "nullref", 0x74: "nullexnref", 0x75: "nullcontref",
-}
+from .valtypes import VALTYPE_BYTES  # noqa: E402 - the one table of value types
 VALTYPE_CODES: dict[str, int] = {v: k for k, v in VALTYPE_BYTES.items()}
 
 #: Abstract heap types (the same bytes as the shorthands, named as in `(ref null func)`).
