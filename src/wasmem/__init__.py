@@ -12,6 +12,20 @@ from .errors import (
 
 __version__ = "0.1.0"
 
+# The public API, imported lazily so that `import wasmem` (and the CLI) stays cheap.
+_LAZY = {
+    "Module": ("module", "Module"),
+    "import_memory": ("rewrite.memory", "import_memory"),
+    "define_memory": ("rewrite.memory", "define_memory"),
+    "export_memory": ("rewrite.memory", "export_memory"),
+    "set_memory": ("rewrite.memory", "set_memory"),
+    "add_data": ("rewrite.add_data", "add_data"),
+    "StaticLayout": ("layout.assemblyscript", "StaticLayout"),
+    "CLayout": ("layout.c", "CLayout"),
+    "load_spec": ("layout.spec", "load_spec"),
+    "build_layout": ("layout.spec", "build_layout"),
+}
+
 __all__ = [
     "DecodeError",
     "LayoutError",
@@ -20,14 +34,16 @@ __all__ = [
     "UnsupportedError",
     "WasmError",
     "WasmWarning",
-    "Module",
+    *_LAZY,
 ]
 
 
 def __getattr__(name):
-    # Lazy so that `import wasmem.errors` (and the CLI) stays cheap.
-    if name == "Module":
-        from .module import Module
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'wasmem' has no attribute {name!r}")
+    import importlib
 
-        return Module
-    raise AttributeError(f"module 'wasmem' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{target[0]}", __name__), target[1])
+    globals()[name] = value
+    return value
