@@ -83,7 +83,8 @@ def test_wat_output_is_valid_for_wasm_tools(tmp_path, capsys):
     ({"object": [{"name": "b", "type": "ArrayBuffer", "hex": "0g"}]}, "is not hexadecimal"),
     ({"object": [{"name": "b", "type": "Map<i32,i32>", "value": []}]}, "unknown type 'Map<i32,i32>'"),
     ({"object": [{"type": "string", "value": "x"}]}, "object 0: missing name"),
-    ({"object": [{"name": "a", "type": "Array<i32>", "value": [1]}]}, "no runtime id for Array<i32>"),
+    ({"object": [{"name": "a", "type": "Array<i32>", "value": [1], "id": -1}]},
+     'object 0 "a": id -1 is not a runtime id (0..4294967295)'),
 ])
 def test_errors_exit_2_and_write_nothing(tmp_path, capsys, doc, message):
     spec = spec_file(tmp_path, doc)

@@ -41,7 +41,17 @@ def run(args) -> int:
         with about(args.module):
             version, rtti = _module_rtti(args.module, spec, version)
     with about(args.spec):
-        layout = build_layout(spec, as_version=version, base=args.base, rtti=rtti)
+        layout = build_layout(spec, as_version=version, base=args.base, rtti=rtti, auto_ids=rtti is None)
+    assigned = getattr(layout, "auto_assigned", None)
+    if assigned:
+        import warnings
+
+        from ..errors import WasmWarning
+
+        ids = ", ".join(f"{k} = {v}" for k, v in assigned.items())
+        warnings.warn(f"runtime ids given in order of first use, as asc numbers a program that declares "
+                      f"just these objects: {ids}; to match a real module, pass it with --module or set "
+                      f"`ids` in the spec", WasmWarning)
     if args.format == "json":
         # A lone surrogate (allowed in names) becomes the JSON escape \udXXX, so the output stays UTF-8.
         out = (json.dumps(layout.report(), indent=2, ensure_ascii=False) + "\n").encode("utf-8",

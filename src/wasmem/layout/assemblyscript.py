@@ -32,7 +32,8 @@ class StaticLayout:
     """
 
     def __init__(self, abi: str = "assemblyscript", as_version=None, base: int | None = None,
-                 intern: bool = True, rtti: Rtti | None = None, type_ids: dict | None = None):
+                 intern: bool = True, rtti: Rtti | None = None, type_ids: dict | None = None,
+                 auto_ids: bool = False):
         self.abi = abis.for_version(as_version, abi)
         self.abi_name = abi
         if base is not None and (type(base) is not int or not 0 <= base <= _U32_MAX):
@@ -47,6 +48,10 @@ class StaticLayout:
             t = parse_type(name)
             self._type_ids[t.name if isinstance(t, Ref) else name] = self._check_id(rid, name)
         self._resolved: dict[str, int] = {}
+        # Without RTTI, ``auto_ids`` numbers classes in order of first use after the
+        # built-ins, as asc does for a program that declares just these objects.
+        self.auto_ids = auto_ids
+        self.auto_assigned: dict[str, int] = {}
         self._sized: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header)
         self._sized_any: dict[tuple, tuple] = {}  # (payload size, rt id) -> the same
         self._round = self.abi.block_round
@@ -214,6 +219,12 @@ class StaticLayout:
         rid = self._type_ids.get(key)
         if rid is None:
             rid = self._resolved.get(key)
+        if rid is None and self.rtti is None and self.auto_ids:
+            taken = set(self._type_ids.values()) | set(self._resolved.values())
+            rid = self.abi.ids.count
+            while rid in taken:
+                rid += 1
+            self._resolved[key] = self.auto_assigned[key] = rid
         if rid is None:
             if self.rtti is None:
                 raise LayoutError(
@@ -269,7 +280,6 @@ class StaticLayout:
             return self._emit(self._rt_id(t, explicit), payload, "ArrayBuffer", label, payload)
         if not isinstance(value, (list, tuple)):
             raise BadValue(f"{show_value(value)} is not a list of values for {t.name}", path=where, value=value)
-        rid = self._rt_id(t, explicit)
         elem = t.elem
         lab = "" if label is None else label
         if elem.__class__ is Scalar:
@@ -288,6 +298,8 @@ class StaticLayout:
                     index = self._lay(inner, v, f"{lab}[{i}]", f"{where}[{i}]", None, new_strings)
                     ptrs.append(blocks[index][0])
             data = struct.pack(f"<{len(ptrs)}I", *ptrs)
+        # after the elements: asc resolves (and numbers) inner classes first
+        rid = self._rt_id(t, explicit)
         if kind == "StaticArray":
             return self._emit(rid, data, t.name, label, value)
         index = self._emit(self.abi.ids.array_buffer, data, "ArrayBuffer", lab + ".buffer", data)

@@ -251,7 +251,7 @@ def _ref_type(text: str) -> Ref:
 
 
 def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=None,
-                 intern: bool | None = None):
+                 intern: bool | None = None, auto_ids: bool = False):
     """Lay out every object of ``spec``; command-line style overrides win over the spec's keys.
 
     Returns a StaticLayout or CLayout. Value problems become SpecError naming the
@@ -272,7 +272,7 @@ def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=N
 
             try:
                 layout = StaticLayout(spec.abi, as_version or spec.as_version, base,
-                                      True if intern is None else intern, rtti, spec.ids)
+                                      True if intern is None else intern, rtti, spec.ids, auto_ids)
             except LayoutError as e:
                 raise SpecError(str(e)) from e
             try:
