@@ -36,7 +36,7 @@ class VectorView:
     @classmethod
     def decode(cls, payload, base: int):
         what = cls.__name__[:-4].lower() + "s"
-        return cls([cls.entry(v, bytes(raw), base + off)
+        return cls([cls.entry(v, bytes(raw), off)
                     for v, raw, off in E.read_vector(payload, base, cls.reader, what)])
 
     def encode(self) -> bytes:
@@ -51,21 +51,15 @@ class ImportView(VectorView):
     reader = staticmethod(E.read_import)
 
     @staticmethod
-    def entry(v, raw, offset):
+    def entry(v, raw, start):
         module, name, kind, desc, desc_start = v
-        return Import(module, name, kind, _desc(kind, desc, raw, v), _raw=raw)
-
-
-def _desc(kind, desc, raw, v):
-    if kind not in ("memory", "global"):
-        return desc
-    # the type's own bytes: the tail of the entry after module, name and kind
-    n, p = read_u32(raw, 0)
-    n, p = read_u32(raw, p + n)
-    t = raw[p + n + 1:]
-    if kind == "memory":
-        return Memory(Limits.from_tuple(desc), _raw=t)
-    return Global(desc[0], desc[1], None, _raw=t, _type_raw=t)
+        if kind in ("memory", "global"):
+            t = raw[desc_start - start:]  # the type's own bytes, after module, name and kind
+            if kind == "memory":
+                desc = Memory(Limits.from_tuple(desc), _raw=t)
+            else:
+                desc = Global(desc[0], desc[1], None, _raw=t, _type_raw=t)
+        return Import(module, name, kind, desc, _raw=raw)
 
 
 class MemoryView(VectorView):
@@ -73,7 +67,7 @@ class MemoryView(VectorView):
     reader = staticmethod(lambda buf, pos: E.read_limits(buf, pos, E.MEMORY_FLAGS, "memory"))
 
     @staticmethod
-    def entry(v, raw, offset):
+    def entry(v, raw, start):
         return Memory(Limits.from_tuple(v), _raw=raw)
 
 
@@ -82,7 +76,7 @@ class GlobalView(VectorView):
     reader = staticmethod(E.read_global)
 
     @staticmethod
-    def entry(v, raw, offset):
+    def entry(v, raw, start):
         (vt, mutable), init = v
         return Global(vt, mutable, init, _raw=raw, _type_raw=raw[: len(raw) - len(init)])
 
@@ -92,7 +86,7 @@ class ExportView(VectorView):
     reader = staticmethod(E.read_export)
 
     @staticmethod
-    def entry(v, raw, offset):
+    def entry(v, raw, start):
         return Export(*v, _raw=raw)
 
 
