@@ -21,9 +21,6 @@ from .binary.sections import (
 )
 from .errors import DecodeError, WasmError
 
-SYMBOLS = ("__heap_base", "__data_end", "__stack_pointer", "__rtti_base", "__memory_base")
-I32, I64 = 0x7F, 0x7E
-
 
 class Module:
     def __init__(self, sections: list[RawSection], data=None):
@@ -36,7 +33,9 @@ class Module:
     def from_bytes(cls, data, *, strict: bool = False) -> "Module":
         """Frame a module. With ``strict``, decode every modelled section and
         every function body now, so that any malformed part raises here."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        if isinstance(data, bytearray):  # views into it would pin it (and see later edits)
+            data = bytes(data)
+        elif not isinstance(data, (bytes, memoryview)):
             raise TypeError(f"expected bytes, not {type(data).__name__}")
         m = cls(split_sections(data), data)
         if strict:
