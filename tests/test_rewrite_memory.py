@@ -169,3 +169,15 @@ def test_multi_memory_conversion_keeps_behaviour(index, validate_wasm):
     back = m2.to_bytes()
     assert validate_wasm(back)[0]
     assert run_multi(back, {}) == base
+
+
+def test_unknown_opcode_in_code_that_must_be_renumbered(tmp_path, capsys):
+    data = wat('(module (memory 1) (memory $b 1) (func (export "f") nop nop nop (drop (i32.load $b (i32.const 0)))))')
+    i = data.index(b"\x01\x01\x01")
+    bad = data[:i] + b"\xfd\xff\x7f" + data[i + 3:]  # a SIMD sub-opcode nobody defines, same length
+    rc, out = cli(tmp_path, "import-memory", "--memory", "1", module=bad)
+    assert rc == 2 and not out.exists()
+    assert f"offset 0x{i:x}: unknown opcode 0xfd 0x3fff" in capsys.readouterr().err
+    # converting memory 0 moves no index, so the body is never decoded and is copied as is
+    rc, out = cli(tmp_path, "import-memory", "--memory", "0", module=bad)
+    assert rc == 0 and bad[i:i + 3] in out.read_bytes()
