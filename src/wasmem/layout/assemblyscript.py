@@ -52,7 +52,7 @@ class StaticLayout:
         # built-ins, as asc does for a program that declares just these objects.
         self.auto_ids = auto_ids
         self.auto_assigned: dict[str, int] = {}
-        self._sized: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header)
+        self._sized: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header, tail)
         self._sized_any: dict[tuple, tuple] = {}  # (payload size, rt id) -> the same
         self._round = self.abi.block_round
         self._header_size = self.abi.header_size
@@ -120,38 +120,64 @@ class StaticLayout:
         """Add (type, value, name, id) items in order: the bulk path of spec files.
 
         Plain strings are laid out inline here (the steps of _emit, with everything
-        in locals and the size-dependent header cached); other items go through
-        add(). On error the exception gets ``item_index``, the item that failed.
+        in locals and the size-dependent header cached); arrays of scalars take
+        _add_scalar_array; other items go through add(). On error the exception
+        gets ``item_index``, the item that failed.
         """
         r_add, r_sub = self._round
         sized, cache = self.abi.sized, self._sized
         hsize, gc, sid = self._header_size, self._gc_info, self._string_id
         buf, blocks, named, strings, intern = self._buf, self._blocks, self._named, self._strings, self.intern
+        scalar_arrays = _ScalarArrays()
+        if items.__class__ is not list:
+            items = list(items)
+        # One UTF-16 encoding of all plain strings, sliced per string, costs a third of
+        # one encode() call each. A slice is 2 * len(s) bytes unless some string has a
+        # character beyond U+FFFF (a surrogate pair): then each string is encoded alone.
+        try:
+            plain = "".join([v for t, v, n, r in items if t is _STRING and r is None and v.__class__ is str])
+        except (TypeError, ValueError):  # a malformed item: the loop below raises at it
+            utf16 = None
+        else:
+            utf16 = plain.encode("utf-16-le", "surrogatepass")
+            if len(utf16) != 2 * len(plain):
+                utf16 = None
+            del plain
+        at = 0  # where the next plain string starts in utf16
         i = -1
         cursor = self._cursor
         try:
             for i, (t, value, name, rid) in enumerate(items):
                 if t is not _STRING or rid is not None or value.__class__ is not str:
                     self._cursor = cursor
-                    self.add(t, value, name, rid)
+                    if value.__class__ is list and t.__class__ is Ref and t in scalar_arrays:
+                        self._add_scalar_array(t, value, name, rid)
+                    else:
+                        self.add(t, value, name, rid)
                     cursor = self._cursor
                     continue
+                size = 2 * len(value)
+                at += size
                 index = strings.get(value) if intern else None
                 if index is None:
-                    payload = value.encode("utf-16-le", "surrogatepass")
-                    size = len(payload)
+                    if utf16 is None:
+                        payload = value.encode("utf-16-le", "surrogatepass")
+                        size = len(payload)
+                    else:
+                        payload = utf16[at - size:at]
                     block = ((cursor + r_add) & ~15) - r_sub
                     known = cache.get(size)
                     if known is None:
-                        known = cache[size] = sized(size, sid)
-                    mm, seg, header = known
+                        mm, seg, header = sized(size, sid)
+                        known = cache[size] = (mm, seg, header, _ZEROS[seg - hsize - size])
+                    mm, seg, header, tail = known  # (tail: seg - hsize - size < 16 in every variant)
                     if block + seg > _U32_MAX:
                         raise LayoutError(f"the layout passes the end of a 32-bit memory at {name}")
                     if block != cursor:  # (the image always ends at the cursor)
                         buf += bytes(block - cursor)
                     buf += header
                     buf += payload
-                    buf += _ZEROS[seg - hsize - size]  # (seg - hsize - size < 16 in every variant)
+                    buf += tail
                     cursor = block + seg
                     index = len(blocks)
                     blocks.append((block + hsize, block, mm, gc, sid, size, "string", name, value, seg))
@@ -164,6 +190,66 @@ class StaticLayout:
         finally:
             # Every item before the failing one stays laid out (add() undoes its own).
             self._cursor = cursor
+
+    def _add_scalar_array(self, t: Ref, value: list, name, rid) -> None:
+        """add() of a non-null array of scalars, without its generality: the same blocks,
+        image and errors (tests/test_layout_builder.py compares the two)."""
+        data = t.elem.pack(value, "")  # BadValue before anything is laid out, as in _lay
+        rid = self._rt_id(t, rid)
+        kind = t.kind
+        r_add, r_sub = self._round
+        hsize = self._header_size
+        sized = self.abi.sized
+        cursor = self._cursor
+        size = len(data)
+        block = ((cursor + r_add) & ~15) - r_sub
+        if kind == "StaticArray":
+            key = (size, rid)
+        else:
+            key = (size, self.abi.ids.array_buffer)
+            head_size = 16 if kind == "Array" else 12
+            head_key = (head_size, rid)
+        cache = self._sized_any
+        known = cache.get(key)
+        if known is None:
+            known = cache[key] = sized(*key)
+        mm, seg, header = known
+        end = block + seg
+        if kind != "StaticArray":
+            head_block = ((end + r_add) & ~15) - r_sub
+            head_known = cache.get(head_key)
+            if head_known is None:
+                head_known = cache[head_key] = sized(*head_key)
+            end = head_block + head_known[1]
+        if end > _U32_MAX:  # the general path raises (and undoes) exactly as it should
+            self.add(t, value, name, rid)
+            return
+        buf, blocks, gc = self._buf, self._blocks, self._gc_info
+        if block != cursor:
+            buf += bytes(block - cursor)
+        buf += header
+        buf += data
+        buf += _ZEROS[seg - hsize - size]
+        if kind == "StaticArray":
+            blocks.append((block + hsize, block, mm, gc, rid, size, t.name, name, value, seg))
+        else:
+            buffer = block + hsize
+            blocks.append((buffer, block, mm, gc, key[1], size, "ArrayBuffer",
+                           ("" if name is None else name) + ".buffer", data, seg))
+            cursor = block + seg
+            if head_block != cursor:
+                buf += bytes(head_block - cursor)
+            mm, seg, header = head_known
+            buf += header
+            if kind == "Array":
+                buf += _ARRAY.pack(buffer, buffer, size, len(value))
+            else:
+                buf += _VIEW.pack(buffer, buffer, size)
+            buf += _ZEROS[seg - hsize - head_size]
+            block = head_block
+            blocks.append((block + hsize, block, mm, gc, rid, head_size, t.name, name, value, seg))
+        self._cursor = block + seg
+        self._named.append((name, len(blocks) - 1))
 
     def add_buffer(self, data, name: str | None = None, id: int | None = None) -> int:
         return self.add(_BUFFER, data, name, id)
@@ -314,6 +400,19 @@ class StaticLayout:
 _ZEROS = tuple(bytes(n) for n in range(16))  # padding to the 16-byte block grid
 _ARRAY = struct.Struct("<IIii")  # Array<T>: buffer, dataStart, byteLength, length_
 _VIEW = struct.Struct("<IIi")    # typed arrays (ArrayBufferView): buffer, dataStart, byteLength
+
+
+class _ScalarArrays(dict):
+    """``t in`` this: is ``t`` a non-null Array, StaticArray or typed array of scalars?
+    (add_many's fast path; the answer is kept per type.)"""
+
+    def __missing__(self, t) -> bool:
+        ok = self[t] = (t.__class__ is Ref and not t.nullable and t.kind in ("Array", "StaticArray", "typed")
+                        and t.elem.__class__ is Scalar)
+        return ok
+
+    def __contains__(self, t) -> bool:
+        return self[t]
 
 
 @functools.lru_cache(maxsize=512)
