@@ -9,7 +9,9 @@ and the layout of a failed spec is thrown away.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import operator
 import os
 from collections import namedtuple
 
@@ -136,7 +138,50 @@ def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
     if not isinstance(objects, list):
         raise SpecError("object: expected a list of objects ([[object]] in TOML)")
     c_abi = abi == "c"
-    items = spec.items
+    items = _plain_items(objects, c_abi)
+    if items is not None:
+        spec.items = items
+    else:
+        _check_objects(objects, folder, c_abi, spec.items)
+    names = [it[2] for it in spec.items]
+    if len(set(names)) != len(names):  # duplicate names: find the first one
+        seen: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in seen:
+                raise SpecError(f"{_where(i, name)}: the name is already used by object {seen[name]}")
+            seen[name] = i
+    return spec
+
+
+_NAME, _TYPE, _VALUE = (operator.itemgetter(k) for k in ("name", "type", "value"))
+
+
+def _plain_items(objects: list, c_abi: bool) -> list | None:
+    """The items of a spec whose objects are all exactly {name, type, value}, with
+    non-empty string names, non-null values and known non-bytes types, checked in
+    whole-list steps at C speed (100,000 objects in ~10 ms); None if any object
+    is unusual: then _check_objects checks each one and names the bad one."""
+    try:
+        if set(map(len, objects)) - {3}:
+            return None
+        names = list(map(_NAME, objects))  # KeyError or TypeError: not {name, type, value}
+        types = list(map(_TYPE, objects))
+        values = list(map(_VALUE, objects))
+        if set(map(type, names)) - {str} or "" in names or None in values:
+            return None
+        parsed = {}
+        for spelling in set(types):  # TypeError: an unhashable type (a list or table)
+            t = _c_type(spelling) if c_abi else _ref_type(spelling)
+            if t.name in _BYTES_TYPES:
+                return None
+            parsed[spelling] = t
+    except (KeyError, TypeError, LayoutError):
+        return None
+    return list(zip(map(parsed.__getitem__, types), values, names, itertools.repeat(None)))
+
+
+def _check_objects(objects: list, folder, c_abi: bool, items: list) -> None:
+    """Append the item of each object to ``items``, every rule checked; SpecError names the first bad one."""
     known: dict = {}  # type spelling -> parsed type, for the fast path
     for i, o in enumerate(objects):
         # Fast path for the usual {name, type, value} object (100,000 of them must take
@@ -151,14 +196,6 @@ def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
             pass
         items.append(_parse_object(i, o, folder, c_abi))
         known.setdefault(o["type"], items[-1][0])
-    names = [it[2] for it in items]
-    if len(set(names)) != len(names):  # duplicate names: find the first one
-        seen: dict[str, int] = {}
-        for i, name in enumerate(names):
-            if name in seen:
-                raise SpecError(f"{_where(i, name)}: the name is already used by object {seen[name]}")
-            seen[name] = i
-    return spec
 
 
 def _where(i: int, name=None) -> str:
