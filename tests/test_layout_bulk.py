@@ -83,3 +83,18 @@ def test_astral_and_lone_surrogate_strings_in_bulk():
     assert _state(bulk) == _state(one)
     sizes = [o.size for o in bulk.objects]
     assert sizes == [2, 6, 2, 4, 2] and bulk.objects[4].address == bulk.objects[0].address
+
+
+def test_lone_surrogates_in_a_run_encode_alone():
+    # Laid out as one str: a lone high surrogate then a low one must stay two units, not pair up.
+    values = ["\ud800", "\udc00", "x\udbff", "\udfffy", "\ud800"]
+    items = [(parse_type("string"), v, f"s{i}", None) for i, v in enumerate(values)]
+    for version in ("0.16.1", "0.28.20"):
+        for intern in (True, False):
+            bulk, one = StaticLayout(as_version=version, intern=intern), StaticLayout(as_version=version, intern=intern)
+            bulk.add_many(items)
+            for t, v, name, rid in items:
+                one.add(t, v, name, rid)
+            assert _state(bulk) == _state(one)
+            a = bulk.objects[2].address - bulk.base
+            assert bulk.image()[a:a + 4] == b"x\x00\xff\xdb"

@@ -10,6 +10,8 @@ whole image is one bytearray; segments are slices of it.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import struct
 
 from ..errors import LayoutError, WasmError
@@ -53,6 +55,7 @@ class StaticLayout:
         self.auto_ids = auto_ids
         self.auto_assigned: dict[str, int] = {}
         self._sized: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header, tail)
+        self._units: dict[int, tuple] = {}  # string payload size -> (header, tail) as UTF-16 code units (str)
         self._sized_any: dict[tuple, tuple] = {}  # (payload size, rt id) -> the same
         self._round = self.abi.block_round
         self._header_size = self.abi.header_size
@@ -119,10 +122,11 @@ class StaticLayout:
     def add_many(self, items) -> None:
         """Add (type, value, name, id) items in order: the bulk path of spec files.
 
-        Plain strings are laid out inline here (the steps of _emit, with everything
-        in locals and the size-dependent header cached); arrays of scalars take
-        _add_scalar_array; other items go through add(). On error the exception
-        gets ``item_index``, the item that failed.
+        A run of plain strings is laid out whole (_add_string_run), else one by one
+        inline here (the steps of _emit, with everything in locals and the
+        size-dependent header cached); arrays of scalars take _add_scalar_array;
+        other items go through add(). On error the exception gets ``item_index``,
+        the item that failed.
         """
         r_add, r_sub = self._round
         sized, cache = self.abi.sized, self._sized
@@ -131,23 +135,17 @@ class StaticLayout:
         scalar_arrays = _ScalarArrays()
         if items.__class__ is not list:
             items = list(items)
-        # One UTF-16 encoding of all plain strings, sliced per string, costs a third of
-        # one encode() call each. A slice is 2 * len(s) bytes unless some string has a
-        # character beyond U+FFFF (a surrogate pair): then each string is encoded alone.
+        # Runs of plain strings (type string, no id) are laid out whole by _add_string_run.
         try:
-            plain = "".join([v for t, v, n, r in items if t is _STRING and r is None and v.__class__ is str])
+            is_plain = [t is _STRING and r is None and v.__class__ is str for t, v, n, r in items]
         except (TypeError, ValueError):  # a malformed item: the loop below raises at it
-            utf16 = None
-        else:
-            utf16 = plain.encode("utf-16-le", "surrogatepass")
-            if len(utf16) != 2 * len(plain):
-                utf16 = None
-            del plain
-        at = 0  # where the next plain string starts in utf16
+            is_plain = [False] * len(items)
         i = -1
         cursor = self._cursor
+        count = len(items)
+        numbered = enumerate(items)
         try:
-            for i, (t, value, name, rid) in enumerate(items):
+            for i, (t, value, name, rid) in numbered:
                 if t is not _STRING or rid is not None or value.__class__ is not str:
                     self._cursor = cursor
                     if value.__class__ is list and t.__class__ is Ref and t in scalar_arrays:
@@ -156,15 +154,21 @@ class StaticLayout:
                         self.add(t, value, name, rid)
                     cursor = self._cursor
                     continue
-                size = 2 * len(value)
-                at += size
+                if i == 0 or not is_plain[i - 1]:  # a run starts
+                    try:
+                        end = is_plain.index(False, i)
+                    except ValueError:
+                        end = count
+                    self._cursor = cursor
+                    if end > i and self._add_string_run(items[i:end]):
+                        cursor = self._cursor
+                        # skip the rest of the run (the iterator recipe "consume")
+                        next(itertools.islice(numbered, end - i - 1, end - i - 1), None)
+                        continue
                 index = strings.get(value) if intern else None
                 if index is None:
-                    if utf16 is None:
-                        payload = value.encode("utf-16-le", "surrogatepass")
-                        size = len(payload)
-                    else:
-                        payload = utf16[at - size:at]
+                    payload = value.encode("utf-16-le", "surrogatepass")
+                    size = len(payload)
                     block = ((cursor + r_add) & ~15) - r_sub
                     known = cache.get(size)
                     if known is None:
@@ -190,6 +194,68 @@ class StaticLayout:
         finally:
             # Every item before the failing one stays laid out (add() undoes its own).
             self._cursor = cursor
+
+    def _add_string_run(self, run: list) -> bool:
+        """Lay out ``run``, items that are all plain strings, in whole-list steps (map, zip,
+        accumulate, one encode: C speed). False, with nothing laid out, when a string has a
+        character beyond U+FFFF (its UTF-16 size is not 2 * len), a string repeats (interning)
+        or the run passes the end of memory: then add_many lays them out one by one."""
+        values = list(map(_SECOND, run))
+        joined = "".join(values)
+        if not joined.isascii() and len(joined.encode("utf-16-le", "surrogatepass")) != 2 * len(joined):
+            return False
+        del joined
+        strings, intern = self._strings, self.intern
+        if intern and (len(set(values)) != len(values) or not strings.keys().isdisjoint(values)):
+            return False
+        sizes = [n + n for n in map(len, values)]
+        cache, hsize, sid = self._sized, self._header_size, self._string_id
+        for size in set(sizes) - cache.keys():
+            mm, seg, header = self.abi.sized(size, sid)
+            cache[size] = (mm, seg, header, _ZEROS[seg - hsize - size])
+        known = list(map(cache.__getitem__, sizes))
+        segs = list(map(_SECOND, known))
+        r_add, r_sub = self._round
+        cursor = self._cursor
+        first = ((cursor + r_add) & ~15) - r_sub
+        if all(seg & 15 == 0 for seg in set(segs)):  # every block ends on the grid: no gaps
+            starts = list(itertools.accumulate(segs, initial=first))
+            end = starts.pop()
+        else:
+            starts, end = [], cursor
+            for seg in segs:
+                block = ((end + r_add) & ~15) - r_sub
+                starts.append(block)
+                end = block + seg
+        if end > _U32_MAX:
+            return False
+        # The run's image as one str, encoded once: headers, zero padding and tails are even-
+        # sized, so each is the str of its own UTF-16 code units, and UTF-16 of a lone surrogate
+        # (surrogatepass) is its one unit even next to another: the bytes come out exactly.
+        ends = list(map(operator.add, starts, segs))
+        gaps = list(map(operator.sub, starts, [cursor] + ends[:-1]))
+        buf = self._buf
+        if gaps[0] & 1:  # (only the first: the cursor may be odd; blocks are not)
+            buf += bytes(gaps[0])
+            gaps[0] = 0
+        units = self._units
+        for size in set(sizes) - units.keys():
+            header, tail = cache[size][2:]
+            units[size] = (header.decode("utf-16-le", "surrogatepass"), tail.decode("utf-16-le", "surrogatepass"))
+        head_tail = list(map(units.__getitem__, sizes))
+        parts = zip(map(_PAD_UNITS.__getitem__, gaps), map(_FIRST, head_tail), values, map(_SECOND, head_tail))
+        buf += "".join(itertools.chain.from_iterable(parts)).encode("utf-16-le", "surrogatepass")
+        blocks = self._blocks
+        first_index = len(blocks)
+        names = list(map(_THIRD, run))
+        blocks.extend(zip(map(hsize.__add__, starts), starts, map(_FIRST, known), itertools.repeat(self._gc_info),
+                          itertools.repeat(sid), sizes, itertools.repeat("string"), names, values, segs))
+        indexes = range(first_index, first_index + len(run))
+        if intern:
+            strings.update(zip(values, indexes))
+        self._named.extend(zip(names, indexes))
+        self._cursor = end
+        return True
 
     def _add_scalar_array(self, t: Ref, value: list, name, rid) -> None:
         """add() of a non-null array of scalars, without its generality: the same blocks,
@@ -397,7 +463,9 @@ class StaticLayout:
         return self._emit(rid, header, t.name, label, value)
 
 
-_ZEROS = tuple(bytes(n) for n in range(16))  # padding to the 16-byte block grid
+_FIRST, _SECOND, _THIRD = (operator.itemgetter(k) for k in range(3))
+_ZEROS = tuple(bytes(n) for n in range(16))
+_PAD_UNITS = tuple("\0" * (n // 2) for n in range(16))  # even gaps as UTF-16 code units  # padding to the 16-byte block grid
 _ARRAY = struct.Struct("<IIii")  # Array<T>: buffer, dataStart, byteLength, length_
 _VIEW = struct.Struct("<IIi")    # typed arrays (ArrayBufferView): buffer, dataStart, byteLength
 
