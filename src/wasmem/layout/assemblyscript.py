@@ -135,11 +135,12 @@ class StaticLayout:
         scalar_arrays = _ScalarArrays()
         if items.__class__ is not list:
             items = list(items)
-        # Runs of plain strings (type string, no id) are laid out whole by _add_string_run.
+        # Runs of string items are laid out whole by _add_string_run (which checks that
+        # they are plain: no id, str values); not_string[k]: item k is not of type string.
         try:
-            is_plain = [t is _STRING and r is None and v.__class__ is str for t, v, n, r in items]
-        except (TypeError, ValueError):  # a malformed item: the loop below raises at it
-            is_plain = [False] * len(items)
+            not_string = list(map(operator.is_not, map(_FIRST, items), itertools.repeat(_STRING)))
+        except (TypeError, IndexError):  # a malformed item: the loop below raises at it
+            not_string = [True] * len(items)
         i = -1
         cursor = self._cursor
         count = len(items)
@@ -154,9 +155,9 @@ class StaticLayout:
                         self.add(t, value, name, rid)
                     cursor = self._cursor
                     continue
-                if i == 0 or not is_plain[i - 1]:  # a run starts
+                if i == 0 or not_string[i - 1]:  # a run starts
                     try:
-                        end = is_plain.index(False, i)
+                        end = not_string.index(True, i)
                     except ValueError:
                         end = count
                     self._cursor = cursor
@@ -196,11 +197,17 @@ class StaticLayout:
             self._cursor = cursor
 
     def _add_string_run(self, run: list) -> bool:
-        """Lay out ``run``, items that are all plain strings, in whole-list steps (map, zip,
-        accumulate, one encode: C speed). False, with nothing laid out, when a string has a
+        """Lay out ``run``, items of type string, in whole-list steps (map, zip,
+        accumulate, one encode: C speed). False, with nothing laid out, when an item has an
+        id or a value that is not a str, a string has a
         character beyond U+FFFF (its UTF-16 size is not 2 * len), a string repeats (interning)
         or the run passes the end of memory: then add_many lays them out one by one."""
         values = list(map(_SECOND, run))
+        try:
+            if set(map(_FOURTH, run)) != {None} or set(map(type, values)) != {str}:
+                return False  # an id or a value that is not a str: the general path says what is wrong
+        except TypeError:  # an unhashable id
+            return False
         joined = "".join(values)
         if not joined.isascii() and len(joined.encode("utf-16-le", "surrogatepass")) != 2 * len(joined):
             return False
@@ -463,7 +470,7 @@ class StaticLayout:
         return self._emit(rid, header, t.name, label, value)
 
 
-_FIRST, _SECOND, _THIRD = (operator.itemgetter(k) for k in range(3))
+_FIRST, _SECOND, _THIRD, _FOURTH = (operator.itemgetter(k) for k in range(4))
 _ZEROS = tuple(bytes(n) for n in range(16))
 _PAD_UNITS = tuple("\0" * (n // 2) for n in range(16))  # even gaps as UTF-16 code units  # padding to the 16-byte block grid
 _ARRAY = struct.Struct("<IIii")  # Array<T>: buffer, dataStart, byteLength, length_
