@@ -55,7 +55,7 @@ class StaticLayout:
         self.auto_ids = auto_ids
         self.auto_assigned: dict[str, int] = {}
         self._sized: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header, tail)
-        self._units: dict[int, tuple] = {}  # string payload size -> (header, tail) as UTF-16 code units (str)
+        self._units: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header, tail as str)
         self._sized_any: dict[tuple, tuple] = {}  # (payload size, rt id) -> the same
         self._round = self.abi.block_round
         self._header_size = self.abi.header_size
@@ -220,42 +220,46 @@ class StaticLayout:
         for size in set(sizes) - cache.keys():
             mm, seg, header = self.abi.sized(size, sid)
             cache[size] = (mm, seg, header, _ZEROS[seg - hsize - size])
-        known = list(map(cache.__getitem__, sizes))
-        segs = list(map(_SECOND, known))
+        # per distinct size: mmInfo, segment size, and header and tail as UTF-16 code units (str)
+        units = self._units
+        for size in set(sizes) - units.keys():
+            mm, seg, header, tail = cache[size]
+            units[size] = (mm, seg, header.decode("utf-16-le", "surrogatepass"),
+                           tail.decode("utf-16-le", "surrogatepass"))
+        mm_of, seg_of, head_of, tail_of = ({size: u[k] for size, u in units.items()} for k in range(4))
+        segs = list(map(seg_of.__getitem__, sizes))
         r_add, r_sub = self._round
         cursor = self._cursor
         first = ((cursor + r_add) & ~15) - r_sub
+        gaps = None  # (all 0 but the first)
         if all(seg & 15 == 0 for seg in set(segs)):  # every block ends on the grid: no gaps
             starts = list(itertools.accumulate(segs, initial=first))
             end = starts.pop()
         else:
-            starts, end = [], cursor
+            starts, gaps, end = [], [], cursor
             for seg in segs:
                 block = ((end + r_add) & ~15) - r_sub
                 starts.append(block)
+                gaps.append(block - end)
                 end = block + seg
         if end > _U32_MAX:
             return False
         # The run's image as one str, encoded once: headers, zero padding and tails are even-
         # sized, so each is the str of its own UTF-16 code units, and UTF-16 of a lone surrogate
         # (surrogatepass) is its one unit even next to another: the bytes come out exactly.
-        ends = list(map(operator.add, starts, segs))
-        gaps = list(map(operator.sub, starts, [cursor] + ends[:-1]))
         buf = self._buf
-        if gaps[0] & 1:  # (only the first: the cursor may be odd; blocks are not)
-            buf += bytes(gaps[0])
+        buf += _ZEROS[first - cursor]  # (the cursor may be odd; the blocks after it are not)
+        heads, tails = map(head_of.__getitem__, sizes), map(tail_of.__getitem__, sizes)
+        if gaps is None:
+            parts = zip(heads, values, tails)
+        else:
             gaps[0] = 0
-        units = self._units
-        for size in set(sizes) - units.keys():
-            header, tail = cache[size][2:]
-            units[size] = (header.decode("utf-16-le", "surrogatepass"), tail.decode("utf-16-le", "surrogatepass"))
-        head_tail = list(map(units.__getitem__, sizes))
-        parts = zip(map(_PAD_UNITS.__getitem__, gaps), map(_FIRST, head_tail), values, map(_SECOND, head_tail))
+            parts = zip(map(_PAD_UNITS.__getitem__, gaps), heads, values, tails)
         buf += "".join(itertools.chain.from_iterable(parts)).encode("utf-16-le", "surrogatepass")
         blocks = self._blocks
         first_index = len(blocks)
         names = list(map(_THIRD, run))
-        blocks.extend(zip(map(hsize.__add__, starts), starts, map(_FIRST, known), itertools.repeat(self._gc_info),
+        blocks.extend(zip(map(hsize.__add__, starts), starts, map(mm_of.__getitem__, sizes), itertools.repeat(self._gc_info),
                           itertools.repeat(sid), sizes, itertools.repeat("string"), names, values, segs))
         indexes = range(first_index, first_index + len(run))
         if intern:
