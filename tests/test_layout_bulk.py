@@ -5,12 +5,15 @@ item with the same layout left behind."""
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import given, settings, strategies as st
 
 from wasmem.errors import WasmError
 from wasmem.layout.assemblyscript import StaticLayout
 from wasmem.layout.types import SCALARS, parse_type
 
+_parsed = functools.lru_cache(maxsize=None)(parse_type)
 _text = st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x1F6FF), max_size=12)
 # mostly in range; sometimes a value that must be refused (too big, a bool, a float, a string)
 _odd = st.one_of(st.integers(-2**65, 2**65), st.booleans(), st.floats(allow_nan=False), st.just("x"))
@@ -51,10 +54,34 @@ def vars_(block):
 @given(st.lists(_item, max_size=14), st.sampled_from(["0.9.4", "0.16.1", "0.17.1", "0.17.14", "0.28.20"]),
        st.integers(0, 300), st.booleans(), st.booleans())
 def test_add_many_equals_add_one_by_one(objects, version, base, intern, near_top):
+    _compare(objects, version, base, intern, near_top)
+
+
+def _values_of(t):
+    if t == "string":
+        return _text
+    values = _scalar_values(parse_type(t).elem.name)
+    return st.one_of(values, values, values, values.map(tuple))  # a tuple is laid out the general way
+
+
+# runs of one type, as specs usually have them (add_many lays a run out whole)
+_run = st.sampled_from(_ARRAY_TYPES + ["string"]).flatmap(lambda t: st.lists(
+    st.tuples(st.just(t), _values_of(t), st.sampled_from([None] * 8 + [9])), min_size=1, max_size=6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_run, max_size=5), st.sampled_from(["0.9.4", "0.16.1", "0.17.1", "0.17.14", "0.28.20"]),
+       st.integers(0, 300), st.booleans(), st.booleans())
+def test_runs_of_one_type_equal_add_one_by_one(runs, version, base, intern, near_top):
+    _compare([o for run in runs for o in run], version, base, intern, near_top)
+
+
+def _compare(objects, version, base, intern, near_top):
     if near_top:  # so that some layouts pass the end of 32-bit memory
         base = 0xFFFFFFFF - 40 * base
     kw = dict(as_version=version, base=base, intern=intern, auto_ids=True)
-    items = [(parse_type(t), v, f"o{i}", rid) for i, (t, v, rid) in enumerate(objects)]
+    # one parsed type per spelling, as parse_spec gives (runs are items of the same type object)
+    items = [(_parsed(t), v, f"o{i}", rid) for i, (t, v, rid) in enumerate(objects)]
     bulk, one = StaticLayout(**kw), StaticLayout(**kw)
     failed = None
     for i, (t, v, name, rid) in enumerate(items):

@@ -138,8 +138,10 @@ class StaticLayout:
         # Runs of string items are laid out whole by _add_string_run (which checks that
         # they are plain: no id, str values); not_string[k]: item k is not of type string.
         try:
-            not_string = list(map(operator.is_not, map(_FIRST, items), itertools.repeat(_STRING)))
+            kinds = list(map(_FIRST, items))
+            not_string = list(map(operator.is_not, kinds, itertools.repeat(_STRING)))
         except (TypeError, IndexError):  # a malformed item: the loop below raises at it
+            kinds = [None] * len(items)
             not_string = [True] * len(items)
         i = -1
         cursor = self._cursor
@@ -150,6 +152,14 @@ class StaticLayout:
                 if t is not _STRING or rid is not None or value.__class__ is not str:
                     self._cursor = cursor
                     if value.__class__ is list and t.__class__ is Ref and t in scalar_arrays:
+                        if t.kind != "StaticArray" and (i == 0 or kinds[i - 1] is not t):
+                            end = i + 1  # a run of arrays of one type starts
+                            while end < count and kinds[end] is t:
+                                end += 1
+                            if end - i > 1 and self._add_array_run(t, items[i:end]):
+                                cursor = self._cursor
+                                next(itertools.islice(numbered, end - i - 1, end - i - 1), None)
+                                continue
                         self._add_scalar_array(t, value, name, rid)
                     else:
                         self.add(t, value, name, rid)
@@ -266,6 +276,76 @@ class StaticLayout:
             strings.update(zip(values, indexes))
         self._named.extend(zip(names, indexes))
         self._cursor = end
+        return True
+
+    def _add_array_run(self, t: Ref, run: list) -> bool:
+        """Lay out ``run``, items of one non-null Array or typed array type of scalars: one
+        pack of all their values, then the blocks of each (buffer, then the array) in one
+        tight loop. False, with nothing laid out, when an item has an id or a value that is not
+        a list, a value does not fit, or the run passes the end of memory: then add_many
+        lays them out one by one (and raises there)."""
+        values = list(map(_SECOND, run))
+        try:
+            if set(map(_FOURTH, run)) != {None} or set(map(type, values)) != {list}:
+                return False
+        except TypeError:  # an unhashable id
+            return False
+        elem = t.elem
+        try:
+            data = elem.pack(list(itertools.chain.from_iterable(values)), "")
+        except BadValue:
+            return False
+        rid = self._rt_id(t, None)  # (its error is the one the first item would raise)
+        esize, ab, gc, hsize = elem.size, self.abi.ids.array_buffer, self._gc_info, self._header_size
+        is_array = t.kind == "Array"
+        head_size = 16 if is_array else 12
+        r_add, r_sub = self._round
+        cache, sized = self._sized_any, self.abi.sized
+        head_known = cache.get((head_size, rid))
+        if head_known is None:
+            head_known = cache[head_size, rid] = sized(head_size, rid)
+        h_mm, h_seg, h_header = head_known
+        h_tail = _ZEROS[h_seg - hsize - head_size]
+        view = _ARRAY.pack if is_array else _VIEW.pack
+        tname = t.name
+        pieces, new_blocks, new_named = [], [], []
+        put = pieces.append
+        index = len(self._blocks)
+        cursor = self._cursor
+        at = 0
+        for value, name in zip(values, map(_THIRD, run)):
+            n = len(value)
+            size = n * esize
+            known = cache.get((size, ab))
+            if known is None:
+                known = cache[size, ab] = sized(size, ab)
+            mm, seg, header = known
+            block = ((cursor + r_add) & ~15) - r_sub
+            put(_ZEROS[block - cursor])
+            put(header)
+            payload = data[at:at + size]
+            at += size
+            put(payload)
+            put(_ZEROS[seg - hsize - size])
+            buffer = block + hsize
+            new_blocks.append((buffer, block, mm, gc, ab, size, "ArrayBuffer",
+                               ("" if name is None else name) + ".buffer", payload, seg))
+            cursor = block + seg
+            block = ((cursor + r_add) & ~15) - r_sub
+            put(_ZEROS[block - cursor])
+            put(h_header)
+            put(view(buffer, buffer, size, n) if is_array else view(buffer, buffer, size))
+            put(h_tail)
+            new_blocks.append((block + hsize, block, h_mm, gc, rid, head_size, tname, name, value, h_seg))
+            cursor = block + h_seg
+            index += 2
+            new_named.append((name, index - 1))
+        if cursor > _U32_MAX:
+            return False
+        self._buf += b"".join(pieces)
+        self._blocks.extend(new_blocks)
+        self._named.extend(new_named)
+        self._cursor = cursor
         return True
 
     def _add_scalar_array(self, t: Ref, value: list, name, rid) -> None:
