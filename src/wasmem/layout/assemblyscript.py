@@ -331,6 +331,8 @@ class StaticLayout:
             new_blocks.append((buffer, block, mm, gc, ab, size, "ArrayBuffer",
                                ("" if name is None else name) + ".buffer", payload, seg))
             cursor = block + seg
+            if cursor > _U32_MAX:  # (before the pointers are packed as u32)
+                return False
             block = ((cursor + r_add) & ~15) - r_sub
             put(_ZEROS[block - cursor])
             put(h_header)
