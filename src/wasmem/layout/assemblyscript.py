@@ -352,7 +352,7 @@ class StaticLayout:
 
     def _add_scalar_array(self, t: Ref, value: list, name, rid) -> None:
         """add() of a non-null array of scalars, without its generality: the same blocks,
-        image and errors (tests/test_layout_builder.py compares the two)."""
+        image and errors (tests/test_layout_bulk.py compares the two)."""
         data = t.elem.pack(value, "")  # BadValue before anything is laid out, as in _lay
         rid = self._rt_id(t, rid)
         kind = t.kind
