@@ -103,10 +103,26 @@ class DataView(VectorView):
         self._payload = payload
         self._base = base
         self._original = None if scan is not None else [id(e) for e in self._entries]
+        self._appended: list = []  # segments added while the others are still only scanned
 
     @classmethod
     def decode(cls, payload, base: int):
         return cls(scan=scan_data(payload, base), payload=payload, base=base)
+
+    def append(self, segment) -> None:
+        """Add a segment at the end, without making objects of the existing ones
+        (zero-fill and add-data on a module with 98,450 segments)."""
+        if self._entries is not None:
+            self._entries.append(segment)
+            return
+        self._appended.append(segment)
+        self.__dict__.pop("_spans", None)
+        self.__dict__.pop("_columns", None)
+
+    def _appended_spans(self, memory: int):
+        n = len(self._scan) // FIELDS
+        return [(d.offset, d.size, n + i) for i, d in enumerate(self._appended)
+                if d.mode == "active" and d.memory == memory and d.offset is not None]
 
     @property
     def entries(self) -> list:
@@ -119,6 +135,8 @@ class DataView(VectorView):
                 for start, end, flags, memory, es, ee, const, ds, de in records(self._scan)
             ]
             self._original = [id(e) for e in self._entries]
+            self._entries += self._appended
+            self._appended = []
         return self._entries
 
     @entries.setter
@@ -128,10 +146,19 @@ class DataView(VectorView):
 
     @property
     def changed(self) -> bool:
-        return self._entries is not None and super().changed
+        return bool(self._appended) or (self._entries is not None and super().changed)
 
     def __len__(self):
-        return len(self._scan) // FIELDS if self._entries is None else len(self._entries)
+        if self._entries is None:
+            return len(self._scan) // FIELDS + len(self._appended)
+        return len(self._entries)
+
+    def encode(self) -> bytes:
+        if self._entries is None:  # only appended to: the scanned segments go out as read
+            _, p = read_u32(self._payload, 0)
+            return (encode_u(len(self)) + bytes(self._payload[p:])
+                    + b"".join(d.encode() for d in self._appended))
+        return super().encode()
 
     def spans(self, memory: int = 0) -> list[tuple[int, int, int]]:
         """(offset, size, i) of each active segment of ``memory`` with a constant
@@ -143,6 +170,7 @@ class DataView(VectorView):
                 cache[memory] = [(flat[i + 5], flat[i + 2] - flat[i + 1], i // FIELDS)
                                  for i in range(0, len(flat), FIELDS)
                                  if flat[i + 7] in (0, 2) and flat[i + 6] == memory]
+                cache[memory] += self._appended_spans(memory)
             return cache[memory]
         return [(d.offset, d.size, i) for i, d in enumerate(self._entries)
                 if d.mode == "active" and d.memory == memory and d.offset is not None]
@@ -155,6 +183,8 @@ class DataView(VectorView):
             for i in range(0, len(flat), FIELDS):
                 if flat[i + 6] == memory and flat[i + 7] in (0, 2):
                     yield flat[i + 5], flat[i + 2] - flat[i + 1]
+            for off, size, _ in self._appended_spans(memory):
+                yield off, size
         else:
             for d in self._entries:
                 if d.mode == "active" and d.memory == memory and d.offset is not None:
@@ -169,7 +199,8 @@ class DataView(VectorView):
                 flat = self._scan
                 n = len(flat) // FIELDS
                 kinds = flat[7::FIELDS]
-                if flat[6::FIELDS].count(memory) == n and kinds.count(0) + kinds.count(2) == n:
+                if (not self._appended and flat[6::FIELDS].count(memory) == n
+                        and kinds.count(0) + kinds.count(2) == n):
                     cache[memory] = flat[5::FIELDS], list(map(int.__sub__, flat[2::FIELDS], flat[1::FIELDS]))
                 else:
                     pairs = list(self.iter_spans(memory))
@@ -182,6 +213,9 @@ class DataView(VectorView):
         """The bytes of segment ``i`` (a memoryview while nothing was materialized)."""
         if self._entries is None:
             flat = self._scan
+            n = len(flat) // FIELDS
+            if i >= n:
+                return self._appended[i - n].data
             return self._payload[flat[i * FIELDS + 1]:flat[i * FIELDS + 2]]
         return self._entries[i].data
 
@@ -190,6 +224,8 @@ class DataView(VectorView):
             flat = self._scan
             passive = flat[7::FIELDS].count(1 + NO_CONST)  # a passive segment has no offset
             total = sum(flat[2::FIELDS]) - sum(flat[1::FIELDS])
+            passive += sum(1 for d in self._appended if d.mode == "passive")
+            total += sum(d.size for d in self._appended)
         else:
             passive = sum(1 for d in self._entries if d.mode == "passive")
             total = sum(d.size for d in self._entries)

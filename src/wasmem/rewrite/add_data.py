@@ -73,10 +73,11 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
     end = max((off + len(b) for off, b in segments), default=layout.base)
     needed = heap_new if heap_new is not None else end
     _grow_minimum(mem, needed)
+    view = m.view(11, create=True)
     for off, data in segments:
-        m.data.append(DataSegment("active", 0, const_expr(off), data, 0))
+        view.append(DataSegment("active", 0, const_expr(off), data, 0))
     if m.data_count is not None:
-        m.data_count = len(m.data)
+        m.data_count = len(view)
     if export:
         _export_objects(m, layout.report()["objects"])
     report = layout.report()

@@ -60,9 +60,10 @@ def zero_fill(m, memory: int) -> dict:
     gaps = static_gaps(m, memory, collect=True)["gaps"]
     if not gaps:
         return {"segments_added": 0, "zero_bytes": 0}
-    room = MAX_SEGMENTS - len(m.data)
+    view = m.view(11, create=True)
+    room = MAX_SEGMENTS - len(view)
     if room < 1:
-        raise RewriteError(f"the module already has {len(m.data)} data segments; "
+        raise RewriteError(f"the module already has {len(view)} data segments; "
                            f"no room for zero-fill below the limit of {MAX_SEGMENTS}")
     runs = [list(g) for g in gaps]
     if len(runs) > room:
@@ -77,15 +78,14 @@ def zero_fill(m, memory: int) -> dict:
             else:
                 merged.append(runs[k])
         runs = merged
-    template = next((s for s in m.data if s.mode == "active" and s.memory == memory and s.offset is not None), None)
-    op = template.offset_expr[0] if template is not None else 0x41
+    # the zeros' offsets use the same instruction (i32.const or i64.const) as the others
+    op = 0x42 if m.memories[memory].limits.memory64 else 0x41
     # one pass over the segments for the whole range, then a slice per run
     lo, hi = runs[0][0], runs[-1][1]
     image = m.read_static(lo, hi - lo, memory)
-    segments = m.data
     for s, e in runs:
-        segments.append(DataSegment("active", memory, const_expr(s, op), image[s - lo:e - lo], 2 if memory else 0))
+        view.append(DataSegment("active", memory, const_expr(s, op), image[s - lo:e - lo], 2 if memory else 0))
     added = len(runs)
     if m.data_count is not None:
-        m.data_count = len(m.data)
+        m.data_count = len(view)
     return {"segments_added": added, "zero_bytes": sum(e - s for s, e in gaps)}

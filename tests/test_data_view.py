@@ -1,0 +1,56 @@
+"""The data view answers from its scan and takes appended segments without
+making objects of the existing ones; the bytes are the same either way."""
+
+from __future__ import annotations
+
+from conftest import FIXTURES, wat
+from wasmem.model import DataSegment, const_expr
+from wasmem.module import Module
+
+MODULE = FIXTURES / "import-memory" / "0.28.20-strings-O3" / "plain.wasm"
+
+
+def appended(materialize: bool) -> tuple[bytes, Module]:
+    m = Module.from_file(MODULE)
+    view = m.view(11)
+    if materialize:
+        m.data  # noqa: B018 - make every segment an object first
+    view.append(DataSegment("active", 0, const_expr(4000), b"tail", 0))
+    view.append(DataSegment("passive", 0, None, b"later", 1))
+    return m.to_bytes(), m
+
+
+def test_append_without_materializing_writes_the_same_bytes():
+    lazy, m = appended(False)
+    assert m.view(11)._entries is None  # nothing was materialized
+    eager, _ = appended(True)
+    assert lazy == eager
+    out = Module.from_bytes(lazy)
+    assert [(d.mode, d.offset, bytes(d.data)) for d in out.data[-2:]] == [("active", 4000, b"tail"),
+                                                                          ("passive", None, b"later")]
+    assert out.data_count == Module.from_file(MODULE).data_count  # left for the caller to set
+
+
+def test_queries_see_appended_segments():
+    _, m = appended(False)
+    view = m.view(11)
+    n = len(Module.from_file(MODULE).data)
+    assert len(view) == n + 2
+    assert view.spans(0)[-1] == (4000, 4, n)
+    assert list(view.iter_spans(0))[-1] == (4000, 4)
+    offsets, sizes = view.span_columns(0)
+    assert offsets[-1] == 4000 and sizes[-1] == 4
+    assert bytes(view.segment_data(n)) == b"tail"
+    assert m.read_static(4000, 4) == b"tail"
+    stats = view.stats()
+    assert stats["count"] == n + 2 and stats["passive"] == 1
+
+
+def test_memory64_zero_fill_uses_i64_offsets():
+    from wasmem.rewrite.data import static_gaps, zero_fill
+
+    m = Module.from_bytes(wat('(module (memory i64 1) (data (i64.const 0) "ab") (data (i64.const 8) "cd"))'))
+    zero_fill(m, 0)
+    out = Module.from_bytes(m.to_bytes())
+    assert out.data[-1].offset_expr[0] == 0x42 and out.data[-1].offset == 2
+    assert static_gaps(out, 0)["count"] == 0
