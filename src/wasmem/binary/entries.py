@@ -121,11 +121,10 @@ def read_export(buf, pos: int):
 _SIMPLE_CONST = {0x41: read_s32, 0x42: read_s64, 0x23: read_u32, 0xD2: read_u32}
 
 
-def read_const_expr(buf, pos: int, base: int = 0) -> tuple[bytes, int]:
+def read_const_expr(buf, pos: int) -> tuple[bytes, int]:
     """A constant expression's raw bytes (with its ``end``). The usual
     ``i32.const N end`` / ``global.get N end`` are read here; anything else
-    goes to the grammar. ``base`` turns grammar offsets absolute when ``buf``
-    is a slice."""
+    goes to the grammar (offsets stay relative to ``buf``)."""
     op = _byte(buf, pos, "a constant expression")
     reader = _SIMPLE_CONST.get(op)
     if reader is not None:

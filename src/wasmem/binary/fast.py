@@ -11,6 +11,7 @@ from __future__ import annotations
 from array import array
 
 from ..errors import DecodeError
+from .entries import read_const_expr
 from .leb import read_s32, read_s64, read_u32
 
 
@@ -95,7 +96,7 @@ def scan_data(payload, base: int):
                     pos = p + 1
                 else:
                     const = None
-                    pos = _const_expr_end(buf, expr_start)
+                    _, pos = read_const_expr(buf, expr_start)
                 expr_end = pos
             else:
                 raise DecodeError(f"malformed data segment flags {flags} (expected 0, 1 or 2)", start)
@@ -121,10 +122,3 @@ def scan_data(payload, base: int):
         raise DecodeError(f"section size mismatch: {size - pos} bytes left over after the data segments", base + pos)
     return out
 
-
-def _const_expr_end(buf, pos: int) -> int:
-    from .grammar import ConstExpr, Reader
-
-    r = Reader(buf[pos:], pos)
-    expr = r.parse(ConstExpr)
-    return pos + len(expr)

@@ -280,19 +280,17 @@ class _ConstExpr(Construct):
         return obj
 
 
-_OPENERS = frozenset(("block", "loop", "if", "try", "try_table"))
-
-
 def _skip_general_expr(stream) -> None:
     """Step over instructions up to the ``end`` closing the expression."""
     from .code import iter_instructions
+    from .opcodes import BLOCK_OPENERS
 
     at = stream.tell()
     data = stream.getvalue()
     depth = 0
     for ins in iter_instructions(data, 0, at):
         name = ins.name
-        if name in _OPENERS:
+        if name in BLOCK_OPENERS:
             depth += 1
         elif name == "end":
             if depth == 0:
