@@ -31,7 +31,7 @@ def module_info(m, segments: bool = False) -> dict:
         })
 
     dview = m.view(11, create=True)
-    offsets, sizes = dview.span_columns(0)
+    start, end = dview.extent(0)
     doc = {
         "size": len(m._data) if m._data is not None else len(m.to_bytes()),
         "sections": sections,
@@ -40,8 +40,8 @@ def module_info(m, segments: bool = False) -> dict:
         "exports": [{"name": e.name, "kind": e.kind, "index": e.index} for e in m.exports],
         "data": {
             **dview.stats(),
-            "start": min(offsets, default=None),
-            "end": max(map(int.__add__, offsets, sizes), default=None),
+            "start": start,
+            "end": end,
         },
         "symbols": m.symbols(),
     }

@@ -67,8 +67,7 @@ def _positional(m, gl) -> dict:
     ends = [last]
     if last >= 1 and _is_const_i32(gl[last], True) and gl[last].init_value == 0:
         ends.append(last - 1)
-    offsets, sizes = m.view(11, create=True).span_columns(0)
-    top = max(map(int.__add__, offsets, sizes), default=None)
+    _, top = m.view(11, create=True).extent(0)
     data_end = None if top is None else _align4(top)
     for h in ends:
         if h < 0 or not _is_const_i32(gl[h], False):

@@ -116,8 +116,8 @@ class DataView(VectorView):
             self._entries.append(segment)
             return
         self._appended.append(segment)
-        self.__dict__.pop("_spans", None)
-        self.__dict__.pop("_columns", None)
+        for cache in ("_spans", "_columns", "_extent"):
+            self.__dict__.pop(cache, None)
 
     def _appended_spans(self, memory: int):
         n = len(self._scan) // FIELDS
@@ -208,6 +208,15 @@ class DataView(VectorView):
             return cache[memory]
         pairs = list(self.iter_spans(memory))
         return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def extent(self, memory: int = 0) -> tuple[int | None, int | None]:
+        """(first byte, end) written by the active constant-offset segments of
+        ``memory`` (None, None when there are none); computed once per scan."""
+        cache = self.__dict__.setdefault("_extent", {}) if self._entries is None else {}
+        if memory not in cache:
+            offsets, sizes = self.span_columns(memory)
+            cache[memory] = (min(offsets, default=None), max(map(int.__add__, offsets, sizes), default=None))
+        return cache[memory]
 
     def segment_data(self, i: int):
         """The bytes of segment ``i`` (a memoryview while nothing was materialized)."""

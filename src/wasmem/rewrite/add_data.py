@@ -25,13 +25,6 @@ def _align4(n: int) -> int:
     return (n + 3) & ~3
 
 
-def _existing_data(m) -> tuple[int | None, int | None]:
-    spans = m.view(11, create=True).spans(0)
-    if not spans:
-        return None, None
-    return min(off for off, _, _ in spans), max(off + n for off, n, _ in spans)
-
-
 def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> dict:
     """Lay out ``spec`` (a layout.spec.Spec) into module ``m``; returns the report."""
     from ..layout.spec import build_layout
@@ -50,7 +43,7 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
         return build_layout(spec, as_version=version, base=at, rtti=rtti)
 
     syms = m.symbols()
-    data_start, data_stop = _existing_data(m)
+    data_start, data_stop = m.view(11, create=True).extent(0)
     D = syms.get("__data_end")
     H = syms.get("__heap_base")
     heap_old = H["value"] if H else None
