@@ -134,7 +134,7 @@ def test_unreadable_input_is_exit_2(capsys, tmp_path):
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"\0asn\1\0\0\0")
     code, _, err = run(capsys, bad, "0x20")
-    assert code == 2 and "offset 0x0: not a WebAssembly module: bad magic number" in err
+    assert code == 2 and "offset 0x0: not a WebAssembly binary (magic number 0061736e, expected 0061736d)" in err
     code, _, err = run(capsys, tmp_path / "missing.wasm", "0x20")
     assert code == 2 and "missing.wasm" in err
 

@@ -45,7 +45,6 @@ FEATURES = (
     "wasm_wide_arithmetic", "wasm_custom_page_sizes", "wasm_multi_value",
 )
 
-WASM_MAGIC = b"\0asm"
 
 
 class EngineError(WasmError):
@@ -522,16 +521,11 @@ def json_value(v):
 
 
 def check_magic(data: bytes) -> None:
-    """DecodeError unless ``data`` starts like a core wasm module."""
-    from ..errors import DecodeError
+    """DecodeError unless ``data`` starts like a core wasm module (the header
+    rule of binary/sections.py, so components are named as such)."""
+    from ..binary.sections import check_header
 
-    if len(data) < 8:
-        raise DecodeError(f"not a WebAssembly module: only {len(data)} bytes", 0)
-    if data[:4] != WASM_MAGIC:
-        raise DecodeError("not a WebAssembly module: bad magic number " + data[:4].hex(" "), 0)
-    if data[4:8] != b"\x01\x00\x00\x00":
-        raise DecodeError("unsupported WebAssembly version " + data[4:8].hex(" ")
-                          + " (a component, or not a core module)", 4)
+    check_header(data)
 
 
 def validate(wasm_bytes: bytes, *, dirty_memory: bool = False, invoke: str | None = None,
