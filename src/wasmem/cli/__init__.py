@@ -8,8 +8,6 @@ that ``wasmem info`` never pays for them at start-up.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 import warnings
 
@@ -32,7 +30,7 @@ COMMANDS = (
 def _available_commands(only: str | None = None):
     for name in COMMANDS if only is None else (only,):
         try:
-            yield importlib.import_module(f"{__name__}.{name}")
+            yield __import__(f"{__name__}.{name}", fromlist=["NAME"])
         except ModuleNotFoundError as e:  # a command not built yet is simply absent
             if e.name != f"{__name__}.{name}":
                 raise
@@ -49,6 +47,8 @@ def _chosen_command(argv: list[str]) -> str | None:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    import argparse  # only for --help and errors: fastargs parses plain invocations
+
     parser = argparse.ArgumentParser(
         prog="wasmem",
         description="Inspect, rewrite and generate the memory and static data of WebAssembly modules.",
@@ -65,14 +65,28 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str]):
+    """The command line's namespace: from the fast parser when the line is plain,
+    from argparse otherwise (help, usage errors: argparse prints and exits)."""
+    chosen = _chosen_command(argv)
+    if chosen is not None:
+        from . import fastargs
+
+        for mod in _available_commands(chosen):
+            args = fastargs.parse(argv, mod)
+            if args is not None:
+                args._run = mod.run
+                return args
+    return build_parser(chosen).parse_args(argv)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"wasmem: warning: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_chosen_command(argv))
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("always", WasmWarning)
         warnings.showwarning = _show_warning

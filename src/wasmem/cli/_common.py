@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
 import sys
 
 from ..errors import WasmError
@@ -15,22 +12,32 @@ def number(text: str) -> int:
     try:
         return int(text, 0)
     except ValueError:
+        import argparse  # only reached on a bad number, when argparse reports it
+
         raise argparse.ArgumentTypeError(f"not a number: {text!r} (decimal or 0x hex)") from None
 
 
-@contextlib.contextmanager
-def about(path):
-    """Attribute any WasmError raised inside to ``path`` (the CLI prints it)."""
-    try:
-        yield
-    except WasmError as e:
-        if getattr(e, "path", None) is None:
-            e.path = str(path)
-        raise
-    except OSError as e:
-        err = WasmError(e.strerror or str(e))
-        err.path = str(path)
-        raise err from e
+class about:
+    """``with about(path):`` attributes any WasmError raised inside to ``path`` (the
+    CLI prints it) and turns an OSError into one. A class, not contextlib: that
+    import alone costs a millisecond of every command's start."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, e, tb):
+        if isinstance(e, WasmError):
+            if getattr(e, "path", None) is None:
+                e.path = self.path
+            return False
+        if isinstance(e, OSError):
+            err = WasmError(e.strerror or str(e))
+            err.path = self.path
+            raise err from e
+        return False
 
 
 def read_input(path) -> bytes:
@@ -47,7 +54,7 @@ def load_module(path, **kwargs):
         return Module.from_bytes(data, **kwargs)
 
 
-def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+def add_output_arguments(parser) -> None:
     g = parser.add_mutually_exclusive_group(required=True)
     g.add_argument("-o", "--output", metavar="PATH", help="where to write the module (atomically)")
     g.add_argument("--in-place", action="store_true", help="overwrite the input file (atomically)")
@@ -58,6 +65,8 @@ def output_path(args, input_path) -> str:
 
 
 def print_json(doc) -> None:
+    import json  # 3 ms: only for --json
+
     json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
