@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from conftest import corpus_files
 from wasmem.binary import grammar as g
 from wasmem.binary.fast import records, scan_data
-from wasmem.binary.leb import encode_s, encode_u
+from wasmem.binary.leb import encode_s, encode_u, read_s32, read_s64
 from wasmem.errors import DecodeError
 
 
@@ -25,7 +25,20 @@ def by_grammar(payload: bytes, base: int):
 
 def by_scan(payload: bytes, base: int):
     return [(f, m, payload[es:ee] if f != 1 else None, payload[ds:de])
-            for _s, _e, f, m, es, ee, _c, ds, de in records(scan_data(payload, base))]
+            for _s, _e, f, m, es, ee, _c, ds, de in records(scan_data(payload, base).flat)]
+
+
+def totals_by_grammar(payload: bytes):
+    """(first, end, total) as ``scan_data`` sums them, from the grammar's segments."""
+    spans, total = [], 0
+    for flags, memory, expr, data in by_grammar(payload, 0):
+        total += len(data)
+        if flags == 1 or memory != 0 or expr[0] not in (0x41, 0x42):
+            continue
+        value, p = (read_s32 if expr[0] == 0x41 else read_s64)(expr, 1)
+        if p == len(expr) - 1:  # a single constant, then end
+            spans.append((value, value + len(data)))
+    return (min((a for a, _ in spans), default=None), max((b for _, b in spans), default=None), total)
 
 
 def outcome(fn, payload, base):
@@ -72,6 +85,8 @@ def data_payload(draw):
 def test_scan_equals_grammar_on_valid(payload, base):
     assert outcome(by_scan, payload, base) == outcome(by_grammar, payload, base)
     assert outcome(by_scan, payload, base)[0] == "ok"
+    scan = scan_data(payload, base)
+    assert (scan.first, scan.end, scan.total) == totals_by_grammar(payload)
 
 
 @settings(max_examples=600)
@@ -102,5 +117,7 @@ def test_scan_equals_grammar_on_corpus(corpus):
         if sec is not None:
             p = bytes(sec.payload)
             assert by_scan(p, sec.offset) == by_grammar(p, sec.offset), f.name
+            scan = scan_data(p, sec.offset)
+            assert (scan.first, scan.end, scan.total) == totals_by_grammar(p), f.name
             n += 1
     assert n > 200

@@ -99,7 +99,8 @@ class DataView(VectorView):
 
     def __init__(self, entries=None, scan=None, payload=None, base=0):
         self._entries = None if scan is not None else list(entries or [])
-        self._scan = scan
+        self._scan = None if scan is None else scan.flat
+        self._totals = scan  # the scan's extent of memory 0 and byte count
         self._payload = payload
         self._base = base
         self._original = None if scan is not None else [id(e) for e in self._entries]
@@ -212,6 +213,8 @@ class DataView(VectorView):
     def extent(self, memory: int = 0) -> tuple[int | None, int | None]:
         """(first byte, end) written by the active constant-offset segments of
         ``memory`` (None, None when there are none); computed once per scan."""
+        if memory == 0 and self._entries is None and not self._appended:
+            return self._totals.first, self._totals.end
         cache = self.__dict__.setdefault("_extent", {}) if self._entries is None else {}
         if memory not in cache:
             offsets, sizes = self.span_columns(memory)
@@ -232,7 +235,7 @@ class DataView(VectorView):
         if self._entries is None:  # C-level passes over columns of the scan
             flat = self._scan
             passive = flat[7::FIELDS].count(1 + NO_CONST)  # a passive segment has no offset
-            total = sum(flat[2::FIELDS]) - sum(flat[1::FIELDS])
+            total = self._totals.total
             passive += sum(1 for d in self._appended if d.mode == "passive")
             total += sum(d.size for d in self._appended)
         else:
