@@ -3,6 +3,9 @@ making objects of the existing ones; the bytes are the same either way."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from conftest import FIXTURES, wat
 from wasmem.model import DataSegment, const_expr
 from wasmem.module import Module
@@ -54,3 +57,41 @@ def test_memory64_zero_fill_uses_i64_offsets():
     out = Module.from_bytes(m.to_bytes())
     assert out.data[-1].offset_expr[0] == 0x42 and out.data[-1].offset == 2
     assert static_gaps(out, 0)["count"] == 0
+
+
+@st.composite
+def segment_layouts(draw):
+    """Active segments of memory 0 (unordered, overlapping, empty), some passive or
+    in memory 1, as WAT."""
+    out = []
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(["active"] * 4 + ["passive", "other"]))
+        data = "\\00" * draw(st.integers(0, 9))
+        if kind == "passive":
+            out.append((None, f'(data "{data}")'))
+        else:
+            off = draw(st.integers(0, 120))
+            mem = 1 if kind == "other" else 0
+            out.append(((off, len(data) // 3) if mem == 0 else None,
+                        f'(data (memory {mem}) (i32.const {off}) "{data}")'))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(segment_layouts())
+def test_static_gaps_equal_a_byte_by_byte_count(layout):
+    from wasmem.rewrite.data import static_gaps
+
+    m = Module.from_bytes(wat("(module (memory 1) (memory 1) " + " ".join(w for _, w in layout) + ")"))
+    written = {a for span in (s for s, _ in layout if s) for a in range(span[0], span[0] + span[1])}
+    start, end = (min(written), max(written) + 1) if written else (None, None)
+    holes = [a for a in range(start, end) if a not in written] if written else []
+    runs = []
+    for a in holes:
+        if runs and runs[-1][1] == a:
+            runs[-1][1] = a + 1
+        else:
+            runs.append([a, a + 1])
+    got = static_gaps(m, 0, collect=True)
+    assert got == {"count": len(runs), "bytes": len(holes), "start": start, "end": end,
+                   "gaps": [tuple(r) for r in runs]}

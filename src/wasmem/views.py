@@ -168,7 +168,7 @@ class DataView(VectorView):
             cache = self.__dict__.setdefault("_spans", {})
             if memory not in cache:
                 flat = self._scan
-                cache[memory] = [(flat[i + 5], flat[i + 2] - flat[i + 1], i // FIELDS)
+                cache[memory] = [(flat[i + 5], flat[i + 2], i // FIELDS)
                                  for i in range(0, len(flat), FIELDS)
                                  if flat[i + 7] in (0, 2) and flat[i + 6] == memory]
                 cache[memory] += self._appended_spans(memory)
@@ -183,7 +183,7 @@ class DataView(VectorView):
             flat = self._scan
             for i in range(0, len(flat), FIELDS):
                 if flat[i + 6] == memory and flat[i + 7] in (0, 2):
-                    yield flat[i + 5], flat[i + 2] - flat[i + 1]
+                    yield flat[i + 5], flat[i + 2]
             for off, size, _ in self._appended_spans(memory):
                 yield off, size
         else:
@@ -202,7 +202,7 @@ class DataView(VectorView):
                 kinds = flat[7::FIELDS]
                 if (not self._appended and flat[6::FIELDS].count(memory) == n
                         and kinds.count(0) + kinds.count(2) == n):
-                    cache[memory] = flat[5::FIELDS], list(map(int.__sub__, flat[2::FIELDS], flat[1::FIELDS]))
+                    cache[memory] = flat[5::FIELDS], flat[2::FIELDS]
                 else:
                     pairs = list(self.iter_spans(memory))
                     cache[memory] = [p[0] for p in pairs], [p[1] for p in pairs]
@@ -228,7 +228,8 @@ class DataView(VectorView):
             n = len(flat) // FIELDS
             if i >= n:
                 return self._appended[i - n].data
-            return self._payload[flat[i * FIELDS + 1]:flat[i * FIELDS + 2]]
+            ds = flat[i * FIELDS + 1]
+            return self._payload[ds:ds + flat[i * FIELDS + 2]]
         return self._entries[i].data
 
     def stats(self) -> dict:

@@ -31,11 +31,11 @@ def records(flat):
     ``(start, end, flags, memory, expr_start, expr_end, const, data_start, data_end)``,
     ``const`` None where the offset is not a single i32/i64.const."""
     for i in range(0, len(flat), FIELDS):
-        start, ds, end, es, ee, const, memory, kind = flat[i:i + FIELDS]
+        start, ds, n, es, ee, const, memory, kind = flat[i:i + FIELDS]
         if kind >= NO_CONST:
-            yield start, end, kind - NO_CONST, memory, es, ee, None, ds, end
+            yield start, ds + n, kind - NO_CONST, memory, es, ee, None, ds, ds + n
         else:
-            yield start, end, kind, memory, es, ee, const, ds, end
+            yield start, ds + n, kind, memory, es, ee, const, ds, ds + n
 
 
 class Scan(NamedTuple):
@@ -50,7 +50,7 @@ class Scan(NamedTuple):
 
 def scan_data(payload, base: int) -> Scan:
     """Scan a data section payload into a flat ``array('q')``, ``FIELDS`` numbers
-    per segment: start, data_start, end, expr_start, expr_end, const, memory,
+    per segment: start, data_start, size, expr_start, expr_end, const, memory,
     flags (+NO_CONST). Positions are relative to ``payload``. About 70 bytes a
     segment, where tuples of ints took over 300 (esbuild.wasm has 98,450).
     Records are packed into room made a chunk at a time (``pack_into`` is three
@@ -137,9 +137,9 @@ def scan_data(payload, base: int) -> Scan:
                     raise DecodeError(f"unexpected end of input: {n} bytes declared, {size - pos} remain", pos)
                 total += n
                 if const is None:
-                    pack(out, at, start, pos, end, expr_start, expr_end, 0, memory, flags + NO_CONST)
+                    pack(out, at, start, pos, n, expr_start, expr_end, 0, memory, flags + NO_CONST)
                 else:
-                    pack(out, at, start, pos, end, expr_start, expr_end, const, memory, flags)
+                    pack(out, at, start, pos, n, expr_start, expr_end, const, memory, flags)
                     if memory == 0:  # const is None for a passive segment
                         if const < lo:
                             lo = const

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import accumulate, repeat
+from itertools import repeat
 
 from ..errors import RewriteError
 from ..model import DataSegment, const_expr
@@ -23,29 +23,35 @@ def check_segments_fit(m, memory: int, limits) -> None:
                 f"({limits.min} pages = {size} bytes): use --initial {need} or more")
 
 
+# A span sorts as one int, offset above size: sorting ints is five times faster than
+# sorting by a key function (esbuild.wasm's 98,450 segments are not in address order).
+_SIZE_BITS = 34  # a segment holds fewer than 2**32 bytes
+_SIZE_MASK = (1 << _SIZE_BITS) - 1
+
+
 def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
     """The holes between the first and last byte the data segments write:
-    their count, bytes and range, and with ``collect`` the list of holes.
-
-    Done with C-level maps over the offset and size columns (esbuild.wasm has
-    98,450 segments); segments out of address order are sorted first."""
+    their count, bytes and range, and with ``collect`` the list of holes."""
     offs, sizes = m.view(11, create=True).span_columns(memory)
-    pairs = [(o, o + n) for o, n in zip(offs, sizes) if n] if 0 in sizes else None
-    if pairs is not None:
-        offs, ends = [p[0] for p in pairs], [p[1] for p in pairs]
-    else:
-        ends = list(map(int.__add__, offs, sizes))
-    if not offs:
-        return {"count": 0, "bytes": 0, "start": None, "end": None, "gaps": []}
-    if list(offs) != sorted(offs):
-        order = sorted(range(len(offs)), key=offs.__getitem__)
-        offs, ends = [offs[i] for i in order], [ends[i] for i in order]
-    reach = list(accumulate(ends, max))  # the highest byte written so far
-    holes = list(map(int.__sub__, offs[1:], reach[:-1]))  # > 0: a gap before segment i+1
-    count = sum(map((0).__lt__, holes))
-    total = sum(map(max, holes, repeat(0, len(holes))))
-    gaps = [(reach[i], offs[i + 1]) for i, h in enumerate(holes) if h > 0] if collect else []
-    return {"count": count, "bytes": total, "start": offs[0], "end": reach[-1], "gaps": gaps}
+    keys = sorted(map(int.__or__, map(int.__lshift__, offs, repeat(_SIZE_BITS)), sizes))
+    count = total = 0
+    gaps: list = []
+    start = reach = None  # the first byte, and the highest byte written so far
+    for key in keys:
+        n = key & _SIZE_MASK
+        if n:  # an empty segment writes nothing: it neither starts nor closes a gap
+            off = key >> _SIZE_BITS
+            if reach is None:
+                start, reach = off, off + n
+                continue
+            if off > reach:
+                count += 1
+                total += off - reach
+                if collect:
+                    gaps.append((reach, off))
+            if off + n > reach:
+                reach = off + n
+    return {"count": count, "bytes": total, "start": start, "end": reach, "gaps": gaps}
 
 
 def zero_fill(m, memory: int) -> dict:
