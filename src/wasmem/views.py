@@ -218,7 +218,7 @@ class DataView(VectorView):
         cache = self.__dict__.setdefault("_extent", {}) if self._entries is None else {}
         if memory not in cache:
             offsets, sizes = self.span_columns(memory)
-            cache[memory] = (min(offsets, default=None), max(map(int.__add__, offsets, sizes), default=None))
+            cache[memory] = (min(offsets, default=None), max([o + n for o, n in zip(offsets, sizes)], default=None))
         return cache[memory]
 
     def segment_data(self, i: int):

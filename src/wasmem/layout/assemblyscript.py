@@ -223,8 +223,13 @@ class StaticLayout:
             return False
         del joined
         strings, intern = self._strings, self.intern
-        if intern and (len(set(values)) != len(values) or not strings.keys().isdisjoint(values)):
-            return False
+        first_index = len(self._blocks)
+        if intern:
+            # one dict, built once: it finds repeats, then joins the interned strings
+            # (update() of an empty dict from a dict copies its table whole)
+            fresh = dict(zip(values, range(first_index, first_index + len(values))))
+            if len(fresh) != len(values) or (strings and not strings.keys().isdisjoint(fresh)):
+                return False
         sizes = [n + n for n in map(len, values)]
         cache, hsize, sid = self._sized, self._header_size, self._string_id
         for size in set(sizes) - cache.keys():
@@ -267,14 +272,12 @@ class StaticLayout:
             parts = zip(map(_PAD_UNITS.__getitem__, gaps), heads, values, tails)
         buf += "".join(itertools.chain.from_iterable(parts)).encode("utf-16-le", "surrogatepass")
         blocks = self._blocks
-        first_index = len(blocks)
         names = list(map(_THIRD, run))
-        blocks.extend(zip(map(hsize.__add__, starts), starts, map(mm_of.__getitem__, sizes), itertools.repeat(self._gc_info),
+        blocks.extend(zip([s + hsize for s in starts], starts, map(mm_of.__getitem__, sizes), itertools.repeat(self._gc_info),
                           itertools.repeat(sid), sizes, itertools.repeat("string"), names, values, segs))
-        indexes = range(first_index, first_index + len(run))
         if intern:
-            strings.update(zip(values, indexes))
-        self._named.extend(zip(names, indexes))
+            strings.update(fresh)
+        self._named.extend(zip(names, range(first_index, first_index + len(run))))
         self._cursor = end
         return True
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import repeat
-
 from ..errors import RewriteError
 from ..model import DataSegment, const_expr
 
@@ -33,7 +31,7 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
     """The holes between the first and last byte the data segments write:
     their count, bytes and range, and with ``collect`` the list of holes."""
     offs, sizes = m.view(11, create=True).span_columns(memory)
-    keys = sorted(map(int.__or__, map(int.__lshift__, offs, repeat(_SIZE_BITS)), sizes))
+    keys = sorted([off << _SIZE_BITS | n for off, n in zip(offs, sizes)])
     count = total = 0
     gaps: list = []
     start = reach = None  # the first byte, and the highest byte written so far
