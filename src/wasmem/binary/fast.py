@@ -22,6 +22,7 @@ NO_CONST = 4  # added to the flags field when the offset is not a plain constant
 _RECORD = struct.Struct(f"={FIELDS}q")  # native order and size, as array('q') holds them
 _CHUNK = 8192  # records added to the array at a time: a lying count never allocates ahead
 _ZEROS = array("q", bytes(_RECORD.size * _CHUNK))
+_HEAD = struct.Struct("10B")  # the first bytes of a usual segment, at most
 _NONE_LO, _NONE_HI = 1 << 64, -(1 << 64)  # beyond any i64.const
 
 
@@ -74,6 +75,8 @@ def scan_data(payload, base: int) -> Scan:
     at = 0  # byte offset of the next record in ``out``
     step = _RECORD.size
     left = count
+    head = _HEAD.unpack_from
+    last = size - _HEAD.size
     try:
         while left:
             chunk = min(left, _CHUNK)
@@ -81,6 +84,53 @@ def scan_data(payload, base: int) -> Scan:
             out.extend(_ZEROS[:chunk * FIELDS] if chunk < _CHUNK else _ZEROS)
             for _ in range(chunk):
                 start = pos
+                if pos <= last:
+                    # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
+                    # size of up to 2) from one unpack of its first 10 bytes: small ints in a
+                    # tuple, no arithmetic on positions until the end. Else the general path.
+                    h = head(buf, pos)
+                    if h[0] == 0 and h[1] == 0x41:
+                        b = h[2]
+                        if b < 0x80:
+                            const, k = (b - 0x80 if b & 0x40 else b), 3
+                        else:
+                            c = h[3]
+                            if c < 0x80:
+                                v = (b & 0x7F) | (c << 7)
+                                const, k = (v - 0x4000 if c & 0x40 else v), 4
+                            else:
+                                d = h[4]
+                                if d < 0x80:
+                                    v = (b & 0x7F) | ((c & 0x7F) << 7) | (d << 14)
+                                    const, k = (v - 0x200000 if d & 0x40 else v), 5
+                                else:
+                                    e = h[5]
+                                    if e < 0x80:
+                                        v = (b & 0x7F) | ((c & 0x7F) << 7) | ((d & 0x7F) << 14) | (e << 21)
+                                        const, k = (v - 0x10000000 if e & 0x40 else v), 6
+                                    else:
+                                        k = 0
+                        if k and h[k] == 0x0B:
+                            n = h[k + 1]
+                            if n < 0x80:
+                                d = k + 2
+                            else:
+                                e = h[k + 2]
+                                n = (n & 0x7F) | (e << 7)
+                                d = k + 3 if e < 0x80 else 0
+                            if d:
+                                ds = pos + d
+                                end = ds + n
+                                if end <= size:
+                                    pack(out, at, pos, ds, n, pos + 1, pos + k + 1, const, 0, 0)
+                                    at += step
+                                    total += n
+                                    if const < lo:
+                                        lo = const
+                                    if const + n > hi:
+                                        hi = const + n
+                                    pos = end
+                                    continue
                 flags = buf[pos]
                 if flags < 0x80:
                     pos += 1
