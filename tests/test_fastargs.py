@@ -150,3 +150,12 @@ def test_bad_number_message_comes_from_argparse(capsys):
         parse_args(["import-memory", "in.wasm", "-o", "o.wasm", "--initial", "lots"])
     assert e.value.code == 2
     assert "not a number: 'lots' (decimal or 0x hex)" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    import wasmem
+
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out == f"wasmem {wasmem.__version__}\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import warnings
 
+from .. import __version__
 from ..errors import WasmError, WasmWarning
 
 # Order is the order of ``wasmem --help``.
@@ -54,6 +55,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Inspect, rewrite and generate the memory and static data of WebAssembly modules.",
     )
     parser.add_argument("--debug", action="store_true", help="show a Python traceback on errors")
+    parser.add_argument("--version", action="version", version=f"wasmem {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for mod in _available_commands(only):
