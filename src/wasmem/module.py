@@ -217,12 +217,7 @@ class Module:
         """The initial bytes of ``memory`` at [address, address+size) as the
         active constant-offset data segments lay them (zeros elsewhere)."""
         out = bytearray(size)
-        end = address + size
-        view = self.view(11, create=True)
-        for off, n, i in view.spans(memory):
-            s, e = max(off, address), min(off + n, end)
-            if s < e:
-                out[s - address:e - address] = view.segment_data(i)[s - off:e - off]
+        self.view(11, create=True).paint(out, address, memory)
         return bytes(out)
 
     def symbols(self) -> dict:

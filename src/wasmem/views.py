@@ -232,6 +232,29 @@ class DataView(VectorView):
             return self._payload[ds:ds + flat[i * FIELDS + 2]]
         return self._entries[i].data
 
+    def paint(self, out: bytearray, address: int, memory: int = 0) -> None:
+        """Write into ``out`` (memory from ``address`` on) what the active constant-offset
+        segments of ``memory`` put there, in section order (a later segment wins)."""
+        end = address + len(out)
+        if self._entries is None:  # straight from the scan: no span list, no slices of unused data
+            flat, payload = self._scan, self._payload
+            for i in range(0, len(flat), FIELDS):
+                off, n = flat[i + 5], flat[i + 2]
+                if off < end and off + n > address and flat[i + 6] == memory and flat[i + 7] in (0, 2):
+                    s = off if off > address else address
+                    e = off + n if off + n < end else end
+                    ds = flat[i + 1] - off
+                    out[s - address:e - address] = payload[ds + s:ds + e]
+            spans = [(d.offset, d.size, d.data) for d in self._appended
+                     if d.mode == "active" and d.memory == memory and d.offset is not None]
+        else:
+            spans = [(d.offset, d.size, d.data) for d in self._entries
+                     if d.mode == "active" and d.memory == memory and d.offset is not None]
+        for off, n, data in spans:
+            s, e = max(off, address), min(off + n, end)
+            if s < e:
+                out[s - address:e - address] = data[s - off:e - off]
+
     def stats(self) -> dict:
         if self._entries is None:  # C-level passes over columns of the scan
             flat = self._scan

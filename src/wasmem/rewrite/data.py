@@ -52,16 +52,18 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
     return {"count": count, "bytes": total, "start": start, "end": reach, "gaps": gaps}
 
 
-def zero_fill(m, memory: int) -> dict:
+def zero_fill(m, memory: int, gaps: list | None = None) -> dict:
     """Make the segments of ``memory`` cover the static range with explicit zeros.
 
     Existing segments keep their indices (passive ones are used by index);
     the zeros come as new segments appended after them, one per gap. Where
     that would pass the 100,000-segment limit, neighbouring gaps are merged
     into one segment that also rewrites the bytes between them with the same
-    values, until the count fits.
+    values, until the count fits. ``gaps``: the holes, when the caller already
+    has them from ``static_gaps(m, memory, collect=True)``.
     """
-    gaps = static_gaps(m, memory, collect=True)["gaps"]
+    if gaps is None:
+        gaps = static_gaps(m, memory, collect=True)["gaps"]
     if not gaps:
         return {"segments_added": 0, "zero_bytes": 0}
     view = m.view(11, create=True)

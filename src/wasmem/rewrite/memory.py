@@ -112,13 +112,13 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     imports.insert(_import_position(imports), Import(module, name, "memory", mem))
     renumber_memories(m, before)
     new_index = m.memories.index(mem)
-    gaps = static_gaps(m, new_index)
-    del gaps["gaps"]
+    gaps = static_gaps(m, new_index, collect=zero_fill)
+    holes = gaps.pop("gaps")
     report = {"memory": index, "index": new_index, "limits": _limits_doc(lim), "gaps": gaps,
               "zero_filled": False}
     if gaps["count"]:
         if zero_fill:
-            report["zero_filled"] = _zero_fill(m, new_index)
+            report["zero_filled"] = _zero_fill(m, new_index, holes)
         else:
             warnings.warn(
                 f"the static data of memory {new_index} has {gaps['count']} gap(s), {gaps['bytes']} bytes in all, "
