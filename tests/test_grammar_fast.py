@@ -70,7 +70,7 @@ def segment(draw):
             out += b"\x23" + encode_u(draw(st.integers(0, 5))) + b"\x0b"
         else:
             out += b"\x41\x01\x41\x02\x6a\x0b"
-    data = draw(st.binary(max_size=40))
+    data = draw(st.one_of(st.binary(max_size=40), st.binary(min_size=120, max_size=300)))  # 1- and 2-byte sizes
     return out + draw(leb_u(len(data))) + data
 
 
