@@ -569,6 +569,28 @@ def find_asc() -> str | None:
     return path[0] if path and Path(path[0]).exists() else None
 
 
+def measure_layout(label: str, wasmem_cmd: list[str], asc_cmd: list[str] | None, runs: int, asc_runs: int,
+                   asc_timeout: float) -> tuple[Measure, Measure | None]:
+    """wasmem ``runs`` times with asc's ``asc_runs`` spread evenly among them: the machine's
+    speed drifts over minutes, and the ratio should compare the two under the same drift."""
+    lay = Measure()
+    asc_m = None if asc_cmd is None else Measure()
+    asc_rounds = set() if asc_cmd is None else {i * runs // max(asc_runs, 1) for i in range(asc_runs)}
+    for r in range(runs):
+        if r in asc_rounds and (not asc_m.samples or asc_m.ok):
+            asc_m.samples.append(run_once(asc_cmd, asc_timeout))
+        if not lay.samples or lay.ok:
+            lay.samples.append(run_once(wasmem_cmd))
+    for name, m, n in (("wasmem layout", lay, runs), (f"asc {ASC_VERSION}", asc_m, asc_runs)):
+        if m is None:
+            continue
+        if m.ok:
+            progress(f"{label}: {name}: median {m.ms:.0f} ms over {n} runs, peak RSS {m.rss_kb / 1024:.0f} MB")
+        else:
+            progress(f"{label}: {name}: FAILED ({m.error})")
+    return lay, asc_m
+
+
 def bench_layout(report: Report, args, tmp: Path, have: set[str], bare_kb: int) -> None:
     label = f"layout {args.layout_strings} strings + {args.layout_arrays} Array<i32>"
     spec, source = layout_sources(tmp, args.layout_strings, args.layout_arrays)
@@ -576,19 +598,17 @@ def bench_layout(report: Report, args, tmp: Path, have: set[str], bare_kb: int) 
     report.meta["layout"] = {"strings": args.layout_strings, "arrays": args.layout_arrays,
                              "spec_bytes": spec.stat().st_size, "source_bytes": source.stat().st_size}
     asc = find_asc() if not args.no_asc else None
-    asc_m = None
     if asc is None:
         report.add(Row("layout", None, f"asc {ASC_VERSION}", note="skipped: asc unavailable"))
-    else:
-        asc_m = measure(f"{label}: asc {ASC_VERSION}", [asc, str(source), "-o", str(tmp / "layout.wasm")],
-                        args.asc_runs, timeout=args.asc_timeout)
-        speed_row(report, "layout", None, f"asc {ASC_VERSION} (runs={args.asc_runs})", asc_m, None, "", None)
     if "layout" not in have:
         report.add(Row("layout", None, "wasmem layout --format bin", note="skipped: no layout command"))
         return
     out = tmp / "layout.bin"
-    lay = measure(f"{label}: wasmem layout", [*wasmem_argv(), "layout", str(spec), "--format", "bin",
-                                              "-o", str(out)], args.runs)
+    wasmem_cmd = [*wasmem_argv(), "layout", str(spec), "--format", "bin", "-o", str(out)]
+    asc_cmd = None if asc is None else [asc, str(source), "-o", str(tmp / "layout.wasm")]
+    lay, asc_m = measure_layout(label, wasmem_cmd, asc_cmd, args.runs, args.asc_runs, args.asc_timeout)
+    if asc_m is not None:
+        speed_row(report, "layout", None, f"asc {ASC_VERSION} (runs={args.asc_runs})", asc_m, None, "", None)
     row = speed_row(report, "layout", None, "wasmem layout --format bin", lay, None, "", None)
     if lay.ok:
         row.target, row.ok = "< 1000 ms", lay.ms < 1000
@@ -621,7 +641,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text-pipe", action="store_true",
                         help="text round trip as one pipe `print | edit | parse` (slower: see TEXT_PIPE)")
     parser.add_argument("--text-timeout", type=float, default=300, help="seconds per text round trip")
-    parser.add_argument("--asc-runs", type=int, default=1, help="runs of asc in the layout benchmark (default 1)")
+    parser.add_argument("--asc-runs", type=int, default=3,
+                        help="runs of asc in the layout benchmark, spread among wasmem's (default 3)")
     parser.add_argument("--asc-timeout", type=float, default=600, help="seconds per asc run (default 600)")
     parser.add_argument("--no-asc", action="store_true", help="do not run asc")
     parser.add_argument("--layout-strings", type=int, default=100_000)
