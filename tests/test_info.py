@@ -99,3 +99,14 @@ def test_info_does_not_import_wasmtime():
             "assert 'wasmtime' not in sys.modules, 'wasmtime imported'" % str(case))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
+
+
+def test_info_reads_a_pipe_as_it_maps_a_file():
+    # info maps regular files read-only; a pipe cannot be mapped and is read instead
+    case = FIXTURES / "info" / "0.28.20-strings" / "module.wasm"
+    from_file = subprocess.run([sys.executable, "-m", "wasmem", "info", "--json", str(case)],
+                               capture_output=True, text=True)
+    piped = subprocess.run([sys.executable, "-m", "wasmem", "info", "--json", "/dev/stdin"],
+                           input=case.read_bytes(), capture_output=True)
+    assert from_file.returncode == piped.returncode == 0
+    assert json.loads(piped.stdout) == json.loads(from_file.stdout)

@@ -40,16 +40,27 @@ class about:
         return False
 
 
-def read_input(path) -> bytes:
+def read_input(path, *, mapped: bool = False):
+    """The file's bytes. With ``mapped``, a read-only memory map instead, for commands
+    that only read: `info` touches a few sections of a 30 MB module, and reading it all
+    into a fresh buffer costs 15-25 ms of page faults and copying. Where a file cannot be
+    mapped (empty, a pipe) it is read."""
     with about(path):
         with open(path, "rb") as f:
+            if mapped:
+                import mmap
+
+                try:
+                    return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+                except (OSError, ValueError):
+                    pass
             return f.read()
 
 
-def load_module(path, **kwargs):
+def load_module(path, *, mapped: bool = False, **kwargs):
     from ..module import Module
 
-    data = read_input(path)
+    data = read_input(path, mapped=mapped)
     with about(path):
         return Module.from_bytes(data, **kwargs)
 

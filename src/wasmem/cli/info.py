@@ -17,7 +17,7 @@ def add_arguments(p):
 def run(args) -> int:
     from ._common import about
 
-    m = load_module(args.file)
+    m = load_module(args.file, mapped=True)  # info only reads
     with about(args.file):
         doc = m.info(segments=args.segments)
     if args.json:
