@@ -120,3 +120,23 @@ def test_read_static_paints_segments_in_order(segments, address, size):
     materialized = Module.from_bytes(wat(source))
     materialized.data  # noqa: B018 - segment objects, not the scan
     assert materialized.read_static(address, size) == bytes(expected)
+
+
+@st.composite
+def disjoint_layouts(draw):
+    """Non-empty segments that never overlap (touching or apart), in shuffled order: the
+    layout of linkers, and the path of static_gaps that sorts starts and ends apart."""
+    spans, at = [], draw(st.integers(0, 20))
+    for _ in range(draw(st.integers(1, 12))):
+        at += draw(st.sampled_from([0, 0, 1, 3, 17]))
+        n = draw(st.integers(1, 9))
+        spans.append((at, n))
+        at += n
+    spans = draw(st.permutations(spans))
+    return [((off, n), f'(data (i32.const {off}) "{"a" * n}")') for off, n in spans]
+
+
+@settings(max_examples=200, deadline=None)
+@given(disjoint_layouts())
+def test_static_gaps_of_disjoint_segments(layout):
+    test_static_gaps_equal_a_byte_by_byte_count.hypothesis.inner_test(layout)

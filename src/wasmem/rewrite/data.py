@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
+
 from ..errors import RewriteError
 from ..model import DataSegment, const_expr
 
@@ -31,6 +34,18 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
     """The holes between the first and last byte the data segments write:
     their count, bytes and range, and with ``collect`` the list of holes."""
     offs, sizes = m.view(11, create=True).span_columns(memory)
+    if len(offs) and 0 not in sizes:
+        # Starts and ends sorted apart: when each start is at or after the end before it,
+        # the spans are disjoint and the i-th start and the i-th end are one span's (the
+        # span with the least end starts first, and so on), and the holes are the
+        # differences. C-level passes; overlaps take the loop below.
+        starts = sorted(offs)
+        ends = sorted(map(operator.add, offs, sizes))
+        holes = list(map(operator.sub, itertools.islice(starts, 1, None), ends))
+        if not holes or min(holes) >= 0:
+            gaps = [(e, s) for e, s, h in zip(ends, itertools.islice(starts, 1, None), holes) if h] if collect else []
+            return {"count": len(holes) - holes.count(0), "bytes": sum(holes), "start": starts[0],
+                    "end": ends[-1], "gaps": gaps}
     keys = sorted([off << _SIZE_BITS | n for off, n in zip(offs, sizes)])
     count = total = 0
     gaps: list = []
