@@ -140,3 +140,17 @@ def disjoint_layouts(draw):
 @given(disjoint_layouts())
 def test_static_gaps_of_disjoint_segments(layout):
     test_static_gaps_equal_a_byte_by_byte_count.hypothesis.inner_test(layout)
+
+
+@settings(max_examples=100, deadline=None)
+@given(segment_layouts(), st.booleans())
+def test_segment_rows_from_the_scan_equal_the_segment_objects(layout, global_offset):
+    extra = ' (global $g i32 (i32.const 64)) (data (offset (global.get $g)) "x")' if global_offset else ""
+    source = "(module (memory 1) (memory 1)" + extra + " " + " ".join(w for _, w in layout) + ")"
+    scanned = Module.from_bytes(wat(source)).view(11, create=True)
+    materialized = Module.from_bytes(wat(source))
+    expected = [(d.mode, d.memory if d.mode == "active" else None, d.offset, d.size) for d in materialized.data]
+    assert scanned.segment_rows() == expected
+    assert materialized.view(11).segment_rows() == expected
+    scanned.append(DataSegment("passive", 0, None, b"later", 1))
+    assert scanned.segment_rows() == expected + [("passive", None, None, 5)]

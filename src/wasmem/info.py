@@ -46,9 +46,6 @@ def module_info(m, segments: bool = False) -> dict:
         "symbols": m.symbols(),
     }
     if segments:
-        doc["segments"] = [
-            {"index": i, "mode": d.mode, "memory": d.memory if d.mode == "active" else None,
-             "offset": d.offset, "size": d.size}
-            for i, d in enumerate(m.data)
-        ]
+        doc["segments"] = [{"index": i, "mode": mode, "memory": memory, "offset": offset, "size": size}
+                           for i, (mode, memory, offset, size) in enumerate(dview.segment_rows())]
     return doc

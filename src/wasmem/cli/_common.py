@@ -75,11 +75,22 @@ def output_path(args, input_path) -> str:
     return input_path if args.in_place else args.output
 
 
-def print_json(doc) -> None:
+def print_json(doc, rows: str | None = None) -> None:
+    """``doc`` as indented JSON, written at once. The list under the top-level key
+    ``rows`` (the last key) comes one compact item per line: json's indenting encoder
+    is pure Python, and 98,450 data segments took it seconds."""
     import json  # 3 ms: only for --json
 
-    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    items = doc.get(rows) if rows else None
+    if items is None:
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+    else:
+        rest = {k: v for k, v in doc.items() if k != rows}
+        fields = json.dumps(rest, indent=2, ensure_ascii=False)[1:-2]  # "\n  ..." without the braces
+        compact = json.JSONEncoder(ensure_ascii=False).encode  # the C encoder: no indent
+        body = "[\n    " + ",\n    ".join(map(compact, items)) + "\n  ]" if items else "[]"
+        text = "{" + fields + ("," if rest else "") + "\n  " + json.dumps(rows) + ": " + body + "\n}"
+    sys.stdout.write(text + "\n")
 
 
 def table(rows: list[list], headers: list[str]) -> str:
