@@ -39,7 +39,7 @@ def run(args) -> int:
     with about(out):
         m.save(out)
     if args.json:
-        print_json(report)
+        print_json(report, rows=("objects", "segments"))
     else:
         print(f"{len(report['objects'])} objects at {report['base']}..{report['end']} ({report['placement']})")
     return 0

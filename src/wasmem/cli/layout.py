@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import about, number
+from ._common import about, json_text, number
 
 NAME = "layout"
 HELP = "lay out the static objects of a spec file as AssemblyScript or C static data"
@@ -68,7 +68,7 @@ def _run(args) -> int:
                       f"`ids` in the spec", WasmWarning)
     if args.format == "json":
         # A lone surrogate (allowed in names) becomes the JSON escape \udXXX, so the output stays UTF-8.
-        out = (json.dumps(layout.report(), indent=2, ensure_ascii=False) + "\n").encode("utf-8",
+        out = (json_text(layout.report(), rows=("objects", "segments")) + "\n").encode("utf-8",
                                                                                       "backslashreplace")
     elif args.format == "wat":
         out = to_wat(layout).encode("utf-8")

@@ -1,0 +1,37 @@
+"""JSON output: indented by 2, the long record lists of info and layout one record a line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wasmem.cli._common import json_text
+
+DOCS = [
+    ({"a": 1, "segments": []}, ("segments",)),
+    ({"segments": [{"x": 1}, {"y": "é\ud800"}]}, ("segments",)),
+    ({"a": {"b": [1, 2], "c": None}, "objects": [{"x": 1.5}], "segments": [{"o": True}]}, ("objects", "segments")),
+    ({"a": "line\nbreak", "objects": [{"n": "tab\there"}]}, ("objects",)),
+    ({}, ("segments",)),
+]
+
+
+@pytest.mark.parametrize("doc,rows", DOCS)
+def test_json_text_is_the_same_document(doc, rows):
+    text = json_text(doc, rows)
+    assert json.loads(text) == doc
+    for key in rows:  # one record a line
+        for item in doc.get(key, []):
+            assert "\n    " + json.dumps(item, ensure_ascii=False) in text
+
+
+@pytest.mark.parametrize("doc,rows", DOCS)
+def test_without_rows_it_is_jsons_own_indent(doc, rows):
+    assert json_text(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def test_segments_print_a_line_each():
+    text = json_text({"size": 8, "segments": [{"index": 0, "size": 2}, {"index": 1, "size": 3}]}, ("segments",))
+    assert text == ('{\n  "size": 8,\n  "segments": [\n    {"index": 0, "size": 2},\n'
+                    '    {"index": 1, "size": 3}\n  ]\n}')
