@@ -105,11 +105,13 @@ def to_wat(layout) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-_WAT_SAFE = {c: chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\'}
+# Each byte's spelling in a WAT string: printable ASCII as itself, the rest (and " and \\)
+# as \\hh. Applied with str.translate to the bytes read as Latin-1: one C pass per segment.
+_WAT_SPELLING = {c: chr(c) if 0x20 <= c < 0x7F and chr(c) not in '"\\' else f"\\{c:02x}" for c in range(256)}
 
 
 def _wat_bytes(data: bytes) -> str:
-    return "".join(_WAT_SAFE.get(b) or f"\\{b:02x}" for b in data)
+    return bytes(data).decode("latin-1").translate(_WAT_SPELLING)
 
 
 def preview(value, limit: int = 32) -> str:
@@ -128,13 +130,14 @@ def memory_map(layout) -> str:
     """A person-readable map: one row per object in memory order, then totals."""
     from ._common import table
 
-    headerless = layout.report()["abi"] == "c"
+    headerless = layout.abi_name == "c"
+    blocks, objects = layout.blocks, layout.objects  # (each a list made on every access)
     names: dict[int, list] = {}
-    for o in layout.objects:
+    for o in objects:
         names.setdefault(o.address, []).append(o.name or "")
     rows = []
     payload = 0
-    for b in layout.blocks:
+    for b in blocks:
         name = ", ".join(names.get(b.address, ())) or b.label or ""
         payload += b.size
         if headerless:
@@ -146,11 +149,10 @@ def memory_map(layout) -> str:
         head = ["address", "size", "type", "name", "preview"]
     else:
         head = ["address", "block", "mmInfo", "gcInfo", "rtId", "rtSize", "type", "name", "preview"]
-    segs = sum(b.seg_size for b in layout.blocks)
+    segs = sum(b.seg_size for b in blocks)
     span = layout.end - layout.base
-    rep = layout.report()
-    version = f" {rep['as_version']}" if "as_version" in rep else ""
-    total = (f"{len(layout.blocks)} objects ({len(layout.objects)} named), abi {rep['abi']}{version}; "
+    version = "" if headerless else f" {layout.abi.version_text}"
+    total = (f"{len(blocks)} objects ({len(objects)} named), abi {layout.abi_name}{version}; "
              f"memory {layout.base}..{layout.end} ({span} bytes): payload {payload}, "
              f"headers and padding {segs - payload}, gaps {span - segs}")
     return (table(rows, head) + "\n" if rows else "") + total + "\n"
