@@ -352,3 +352,30 @@ def test_wasmem_read_decodes_appended_objects(capsys, tmp_path):
         # the empty inner array of `nested` takes its type from its siblings: nothing assumed
         assert doc["notes"] == (["Uint8Array and Uint8ClampedArray have the same flags; read as Uint8Array"]
                                 if name == "u8a" else []), name
+
+
+def test_past_the_segment_limit_the_objects_go_as_one_segment(capsys, tmp_path, monkeypatch, validate_wasm):
+    """One segment per object would pass the JS API's 100,000: the layout goes as one
+    segment, with the same memory image, addresses and exports (limit lowered here)."""
+    import wasmem.rewrite.add_data as add_data_module
+
+    per_object, merged = tmp_path / "per-object.wasm", tmp_path / "merged.wasm"
+    code, report, _ = add_data(capsys, PLAIN, per_object)
+    assert code == 0
+    plain = Module.from_file(PLAIN / "module.wasm")
+    existing, added = len(plain.data), len(report["segments"])
+    assert added > 2
+    monkeypatch.setattr(add_data_module, "MAX_SEGMENTS", existing + added - 1)
+    code, merged_report, err = add_data(capsys, PLAIN, merged)
+    assert code == 0
+    assert f"{added} objects written as one data segment" in err
+    assert merged_report == report
+    a, b = Module.from_file(per_object), Module.from_file(merged)
+    assert len(a.data) == existing + added and len(b.data) == existing + 1
+    lo, hi = report["segments"][0]["offset"], report["end"]
+    assert b.read_static(lo, hi - lo) == a.read_static(lo, hi - lo)
+    assert [(e.name, e.index) for e in b.exports] == [(e.name, e.index) for e in a.exports]
+    assert [g.init_value for g in b.globals] == [g.init_value for g in a.globals]
+    for i, seg in enumerate(b.data[existing:]):
+        assert seg.offset == lo and seg.size == hi - lo
+    assert validate_wasm(merged.read_bytes()) == (True, "")

@@ -16,6 +16,7 @@ import warnings
 
 from ..errors import RewriteError, WasmWarning
 from ..model import DataSegment, Export, Global, const_expr
+from .data import MAX_SEGMENTS
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
 I32 = 0x7F
@@ -67,13 +68,21 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
     needed = heap_new if heap_new is not None else end
     _grow_minimum(mem, needed)
     view = m.view(11, create=True)
+    if len(view) + len(segments) > MAX_SEGMENTS and segments:
+        # One segment per object would pass the JS API's limit: write the whole layout,
+        # padding included, as one segment instead (asc -O3 packs its data the same way).
+        first = segments[0][0]
+        warnings.warn(f"{len(segments)} objects written as one data segment ({first}..{end}): one each "
+                      f"would pass the limit of {MAX_SEGMENTS} data segments", WasmWarning)
+        image = layout.image()
+        segments = [(first, image[first - layout.base:end - layout.base])]
     for off, data in segments:
         view.append(DataSegment("active", 0, const_expr(off), data, 0))
     if m.data_count is not None:
         m.data_count = len(view)
-    if export:
-        _export_objects(m, layout.report()["objects"])
     report = layout.report()
+    if export:
+        _export_objects(m, report["objects"])
     report["placement"] = placement
     report["heap_base"] = {"old": heap_old, "new": heap_new if heap_new is not None else heap_old}
     return report
@@ -144,9 +153,11 @@ def _export_objects(m, objects) -> None:
         if name in taken:
             raise RewriteError(f"an export named {name!r} already exists; rename the object or use --no-export")
         taken.add(name)
+    defined, exports = m.defined_globals, m.exports
+    index = len(m.globals)  # (m.globals is a new list each time: ask once, not per object)
     for o in objects:
         if o["name"] is None:
             continue
-        g = Global(I32, False, const_expr(o["address"]))
-        m.defined_globals.append(g)
-        m.exports.append(Export(o["name"], "global", len(m.globals) - 1))
+        defined.append(Global(I32, False, const_expr(o["address"])))
+        exports.append(Export(o["name"], "global", index))
+        index += 1
