@@ -21,7 +21,7 @@ def run(args) -> int:
     with about(args.file):
         doc = m.info(segments=args.segments)
     if args.json:
-        print_json(doc, rows=("segments",))
+        print_json(doc, rows=("sections", "memories", "imports", "exports", "segments"))
     else:
         print(render(doc, args.file))
     return 0
