@@ -145,28 +145,8 @@ def scan_data(payload, base: int) -> Scan:
                         memory, pos = read_u32(buf, pos)
                     expr_start = pos
                     op = buf[pos]
-                    if op == 0x41:
-                        # i32.const: inline the short forms, the strict reader for the 5-byte one
-                        b = buf[pos + 1]
-                        if b < 0x80:
-                            const, p = (b - 0x80 if b & 0x40 else b), pos + 2
-                        else:
-                            c = buf[pos + 2]
-                            if c < 0x80:
-                                v = (b & 0x7F) | (c << 7)
-                                const, p = (v - 0x4000 if c & 0x40 else v), pos + 3
-                            else:
-                                d = buf[pos + 3]
-                                if d < 0x80:
-                                    v = (b & 0x7F) | ((c & 0x7F) << 7) | (d << 14)
-                                    const, p = (v - 0x200000 if d & 0x40 else v), pos + 4
-                                else:
-                                    e = buf[pos + 4]
-                                    if e < 0x80:
-                                        v = (b & 0x7F) | ((c & 0x7F) << 7) | ((d & 0x7F) << 14) | (e << 21)
-                                        const, p = (v - 0x10000000 if e & 0x40 else v), pos + 5
-                                    else:
-                                        const, p = read_s32(buf, pos + 1)
+                    if op == 0x41:  # (the usual short forms took the fast path above)
+                        const, p = read_s32(buf, pos + 1)
                     elif op == 0x42:
                         const, p = read_s64(buf, pos + 1)
                     else:
