@@ -44,7 +44,8 @@ def read_input(path, *, mapped: bool = False):
     """The file's bytes. With ``mapped``, a read-only memory map instead, for commands
     that only read: `info` touches a few sections of a 30 MB module, and reading it all
     into a fresh buffer costs 15-25 ms of page faults and copying. Where a file cannot be
-    mapped (empty, a pipe) it is read."""
+    mapped (empty, a pipe) it is read. (Not for rewrites: with --in-place the output
+    replaces the mapped file, which some systems refuse.)"""
     with about(path):
         with open(path, "rb") as f:
             if mapped:
