@@ -148,3 +148,16 @@ def test_bin_to_stdout(tmp_path):
     spec = spec_file(tmp_path, dict(WORKED, ids=IDS))
     r = subprocess.run([sys.executable, "-m", "wasmem", "layout", spec, "--format", "bin"], capture_output=True)
     assert r.returncode == 0 and len(r.stdout) == 292 and r.stdout[4:8] == bytes.fromhex("1c000000")
+
+
+def test_wat_past_the_segment_limit_warns(tmp_path, capsys, monkeypatch):
+    import wasmem.rewrite.data as data
+
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"object": [{"name": "a", "type": "string", "value": "x"},'
+                    ' {"name": "b", "type": "string", "value": "y"}]}')
+    monkeypatch.setattr(data, "MAX_SEGMENTS", 1)
+    assert main(["layout", str(spec), "--format", "wat"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("(data (i32.const ") == 2
+    assert "2 data lines: a module with more than 1 data segments is refused by the JS API" in captured.err

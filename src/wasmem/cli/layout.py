@@ -99,9 +99,18 @@ def _module_rtti(path, spec, version):
 
 def to_wat(layout) -> str:
     """One ``(data (i32.const OFFSET) "...")`` line per segment."""
-    lines = []
-    for offset, data in layout.segments():
-        lines.append(f'(data (i32.const {offset}) "{_wat_bytes(data)}")')
+    from ..rewrite.data import MAX_SEGMENTS
+
+    segments = layout.segments()
+    if len(segments) > MAX_SEGMENTS:
+        import warnings
+
+        from ..errors import WasmWarning
+
+        warnings.warn(f"{len(segments)} data lines: a module with more than {MAX_SEGMENTS} data segments is "
+                      "refused by the JS API; merge them (add-data writes such a layout as one segment)",
+                      WasmWarning)
+    lines = [f'(data (i32.const {offset}) "{_wat_bytes(data)}")' for offset, data in segments]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
