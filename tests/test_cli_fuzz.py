@@ -1,0 +1,61 @@
+"""Random command lines over real inputs: an exit status of 0, 1 or 2, a one-line
+``wasmem: error:`` or argparse's usage on failure, never a traceback or an internal
+error, and no output file left behind by a failed rewrite."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES
+from wasmem.cli import _available_commands, fastargs, main
+
+MODULE = str(FIXTURES / "add-data" / "0.28.20-objects" / "module.wasm")
+SPEC = str(FIXTURES / "add-data" / "0.28.20-objects" / "spec.toml")
+COMMANDS = [mod for mod in _available_commands() if mod.NAME not in ("validate", "read")]  # (wasmtime: slow)
+VALUES = ["0", "1", "2", "0x10", "65536", "65537", "auto", "-3", "x", "", "json", "bin", "map", "wat", "c",
+          "assemblyscript", "0.17.14", "9.9", "env", "memory"]
+
+
+@st.composite
+def command_lines(draw, out):
+    mod = draw(st.sampled_from(COMMANDS))
+    rec = fastargs.record(mod)
+    line = [mod.NAME]
+    for o in rec.options:
+        if not o.strings[0].startswith("-"):
+            line.append(draw(st.sampled_from([SPEC, MODULE] if o.dest == "spec" else [MODULE, MODULE, SPEC,
+                                                                                     "/nonexistent.wasm"])))
+        elif o.dest == "output":
+            line += [draw(st.sampled_from(o.strings)), out]
+        elif o.dest not in ("in_place", "debug") and draw(st.integers(0, 2)) == 0:  # (--debug: tracebacks)
+            line.append(draw(st.sampled_from(o.strings)))
+            if o.takes_value:
+                line.append(draw(st.sampled_from(VALUES)))
+    if mod.NAME == "add-data" and SPEC not in line:
+        line.insert(2, SPEC)
+    return line
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_any_command_line_ends_cleanly(tmp_path, data):
+    out = tmp_path / "out.wasm"
+    out.unlink(missing_ok=True)
+    argv = data.draw(command_lines(str(out)))
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code
+    text = err.getvalue()
+    assert code in (0, 1, 2), (argv, text)
+    assert "Traceback" not in text and "internal error" not in text, (argv, text)
+    if code == 2:
+        assert "wasmem: error:" in text or "usage:" in text, (argv, text)
+        if argv[0] not in ("layout",):  # a failed rewrite writes nothing
+            assert not out.exists(), argv
