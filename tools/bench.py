@@ -599,7 +599,8 @@ def bench_layout(report: Report, args, tmp: Path, have: set[str], bare_kb: int) 
                              "spec_bytes": spec.stat().st_size, "source_bytes": source.stat().st_size}
     asc = find_asc() if not args.no_asc else None
     if asc is None:
-        report.add(Row("layout", None, f"asc {ASC_VERSION}", note="skipped: asc unavailable"))
+        why = "--no-asc" if args.no_asc else "asc unavailable (tools/get-asc.sh)"
+        report.add(Row("layout", None, f"asc {ASC_VERSION}", note=f"skipped: {why}"))
     if "layout" not in have:
         report.add(Row("layout", None, "wasmem layout --format bin", note="skipped: no layout command"))
         return
