@@ -121,3 +121,23 @@ def test_scan_equals_grammar_on_corpus(corpus):
             assert (scan.first, scan.end, scan.total) == totals_by_grammar(p), f.name
             n += 1
     assert n > 200
+
+
+def test_scan_across_record_chunks():
+    """More segments than one chunk of records (8,192): the same as the grammar, and a
+    count that claims more segments than there are fails the same way."""
+    import random
+
+    rng = random.Random(7)
+    segs = []
+    for i in range(2 * 8192 + 5):
+        data = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 3, 200])))
+        segs.append(b"\x00\x41" + encode_s(rng.randrange(-2**31, 2**31)) + b"\x0b" + encode_u(len(data)) + data
+                    if i % 7 else b"\x01" + encode_u(len(data)) + data)
+    payload = encode_u(len(segs)) + b"".join(segs)
+    assert by_scan(payload, 0) == by_grammar(payload, 0)
+    scan = scan_data(payload, 0)
+    assert (scan.first, scan.end, scan.total) == totals_by_grammar(payload)
+    lying = encode_u(len(segs) + 1) + b"".join(segs)
+    assert outcome(by_scan, lying, 5) == outcome(by_grammar, lying, 5)
+    assert outcome(by_scan, lying, 5)[0] == "error"

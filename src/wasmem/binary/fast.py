@@ -72,7 +72,7 @@ def scan_data(payload, base: int) -> Scan:
     out = array("q")
     lo, hi, total = _NONE_LO, _NONE_HI, 0
     pack = _RECORD.pack_into
-    at = 0  # byte offset of the next record in ``out``
+    done = 0  # records so far
     step = _RECORD.size
     left = count
     head = _HEAD.unpack_from
@@ -82,7 +82,7 @@ def scan_data(payload, base: int) -> Scan:
             chunk = min(left, _CHUNK)
             left -= chunk
             out.extend(_ZEROS[:chunk * FIELDS] if chunk < _CHUNK else _ZEROS)
-            for _ in range(chunk):
+            for at in range(done * step, (done + chunk) * step, step):  # each record's byte offset in ``out``
                 start = pos
                 if pos <= last:
                     # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
@@ -123,7 +123,6 @@ def scan_data(payload, base: int) -> Scan:
                                 end = ds + n
                                 if end <= size:
                                     pack(out, at, pos, ds, n, pos + 1, pos + k + 1, const, 0, 0)
-                                    at += step
                                     total += n
                                     if const < lo:
                                         lo = const
@@ -178,8 +177,8 @@ def scan_data(payload, base: int) -> Scan:
                             lo = const
                         if const + n > hi:
                             hi = const + n
-                at += step
                 pos = end
+            done += chunk
     except IndexError:
         raise DecodeError("unexpected end of input in data segment", base + size) from None
     except DecodeError as e:  # offsets inside the loop are relative to the payload
