@@ -235,9 +235,9 @@ class DataView(VectorView):
     def segment_rows(self) -> list[tuple]:
         """(mode, memory or None, offset or None, size) of every segment, from the scan
         while nothing was materialized (``info --segments`` on 98,450 segments)."""
+        rows = []
         if self._entries is None:
             flat = self._scan
-            rows = []
             put = rows.append
             for i in range(0, len(flat), FIELDS):
                 kind = flat[i + 7]
@@ -245,9 +245,8 @@ class DataView(VectorView):
                     put(("passive", None, None, flat[i + 2]))
                 else:
                     put(("active", flat[i + 6], flat[i + 5] if kind < NO_CONST else None, flat[i + 2]))
-            return rows + [(d.mode, d.memory if d.mode == "active" else None, d.offset, d.size)
-                           for d in self._appended]
-        return [(d.mode, d.memory if d.mode == "active" else None, d.offset, d.size) for d in self._entries]
+        objects = self._appended if self._entries is None else self._entries
+        return rows + [(d.mode, d.memory if d.mode == "active" else None, d.offset, d.size) for d in objects]
 
     def paint(self, out: bytearray, address: int, memory: int = 0) -> None:
         """Write into ``out`` (memory from ``address`` on) what the active constant-offset
@@ -262,15 +261,12 @@ class DataView(VectorView):
                     e = off + n if off + n < end else end
                     ds = flat[i + 1] - off
                     out[s - address:e - address] = payload[ds + s:ds + e]
-            spans = [(d.offset, d.size, d.data) for d in self._appended
-                     if d.mode == "active" and d.memory == memory and d.offset is not None]
-        else:
-            spans = [(d.offset, d.size, d.data) for d in self._entries
-                     if d.mode == "active" and d.memory == memory and d.offset is not None]
-        for off, n, data in spans:
-            s, e = max(off, address), min(off + n, end)
-            if s < e:
-                out[s - address:e - address] = data[s - off:e - off]
+        for d in self._appended if self._entries is None else self._entries:
+            off = d.offset
+            if d.mode == "active" and d.memory == memory and off is not None:
+                s, e = max(off, address), min(off + d.size, end)
+                if s < e:
+                    out[s - address:e - address] = d.data[s - off:e - off]
 
     def stats(self) -> dict:
         if self._entries is None:  # C-level passes over columns of the scan
