@@ -25,9 +25,9 @@ _UNSET = object()
 
 
 class _Option:
-    __slots__ = ("strings", "dest", "action", "type", "default", "choices", "group", "takes_value")
+    __slots__ = ("strings", "dest", "action", "type", "default", "choices", "takes_value")
 
-    def __init__(self, names, group, action="store", dest=None, type=None, default=_UNSET,
+    def __init__(self, names, action="store", dest=None, type=None, default=_UNSET,
                  choices=None, nargs=None, const=None, required=False, metavar=None, help=None):
         if action not in _SIMPLE_ACTIONS or nargs is not None or const is not None or required:
             raise _Unsupported
@@ -44,7 +44,6 @@ class _Option:
         self.type = type
         self.default = default
         self.choices = choices
-        self.group = group
 
 
 class _Unsupported(Exception):
@@ -62,7 +61,7 @@ class Recorder:
 
     def add_argument(self, *names, _group=None, **kwargs):
         try:
-            option = _Option(names, _group, **kwargs)
+            option = _Option(names, **kwargs)
         except (_Unsupported, TypeError):
             self.supported = False
             return None
