@@ -209,24 +209,24 @@ def read_vector(buf, base: int, reader, what: str):
 # -- the name section's maps ------------------------------------------------------
 
 
-def read_namemap(buf, pos: int):
-    """namemap ::= vec(idx name) -> {index: name}, pos"""
+def _read_index_map(buf, pos: int, read_value):
+    """vec(idx value) -> {index: value}, pos (each entry takes at least 2 bytes)"""
     n, p = read_count(buf, pos, 2)
     out = {}
     for _ in range(n):
         i, p = read_u32(buf, p)
-        out[i], p = read_name(buf, p)
+        out[i], p = read_value(buf, p)
     return out, p
+
+
+def read_namemap(buf, pos: int):
+    """namemap ::= vec(idx name) -> {index: name}, pos"""
+    return _read_index_map(buf, pos, read_name)
 
 
 def read_indirect_namemap(buf, pos: int):
     """indirectnamemap ::= vec(idx namemap) -> {index: {index: name}}, pos"""
-    n, p = read_count(buf, pos, 2)
-    out = {}
-    for _ in range(n):
-        i, p = read_u32(buf, p)
-        out[i], p = read_namemap(buf, p)
-    return out, p
+    return _read_index_map(buf, pos, read_namemap)
 
 
 def encode_namemap(m: dict) -> bytes:
