@@ -40,7 +40,8 @@ def test_queries_see_appended_segments():
     n = len(Module.from_file(MODULE).data)
     assert len(view) == n + 2
     assert view.spans(0)[-1] == (4000, 4, n)
-    assert list(view.iter_spans(0))[-1] == (4000, 4)
+    index, offsets, sizes = view.span_table(0)
+    assert (index[-1], offsets[-1], sizes[-1]) == (n, 4000, 4)
     offsets, sizes = view.span_columns(0)
     assert offsets[-1] == 4000 and sizes[-1] == 4
     assert bytes(view.segment_data(n)) == b"tail"

@@ -25,7 +25,7 @@ def by_grammar(payload: bytes, base: int):
 
 def by_scan(payload: bytes, base: int):
     return [(f, m, payload[es:ee] if f != 1 else None, payload[ds:de])
-            for _s, _e, f, m, es, ee, _c, ds, de in records(scan_data(payload, base).flat)]
+            for _s, _e, f, m, es, ee, _c, ds, de in records(scan_data(payload, base))]
 
 
 def totals_by_grammar(payload: bytes):
@@ -80,6 +80,19 @@ def data_payload(draw):
     return encode_u(len(segs)) + b"".join(segs)
 
 
+def check_queries(scan):
+    """Scan's per-segment queries agree with its records."""
+    recs = list(records(scan))
+    assert [scan.record(i) for i in range(len(scan))] == recs
+    assert [scan.memory(i) for i in range(len(scan))] == [None if r[2] == 1 else r[3] for r in recs]
+    for memory in range(4):
+        index, offsets, sizes = scan.spans(memory)
+        want = [(i, r[6], r[8] - r[7]) for i, r in enumerate(recs) if r[2] != 1 and r[3] == memory and r[6] is not None]
+        assert list(zip(index, offsets, sizes)) == want
+    assert scan.passive() == sum(1 for r in recs if r[2] == 1)
+    assert scan.plain == all(r[2] != 1 and r[3] == 0 and r[6] is not None for r in recs)
+
+
 @settings(max_examples=400)
 @given(data_payload(), st.integers(0, 1000))
 def test_scan_equals_grammar_on_valid(payload, base):
@@ -87,6 +100,7 @@ def test_scan_equals_grammar_on_valid(payload, base):
     assert outcome(by_scan, payload, base)[0] == "ok"
     scan = scan_data(payload, base)
     assert (scan.first, scan.end, scan.total) == totals_by_grammar(payload)
+    check_queries(scan)
 
 
 @settings(max_examples=600)
@@ -119,25 +133,27 @@ def test_scan_equals_grammar_on_corpus(corpus):
             assert by_scan(p, sec.offset) == by_grammar(p, sec.offset), f.name
             scan = scan_data(p, sec.offset)
             assert (scan.first, scan.end, scan.total) == totals_by_grammar(p), f.name
+            check_queries(scan)
             n += 1
     assert n > 200
 
 
-def test_scan_across_record_chunks():
-    """More segments than one chunk of records (8,192): the same as the grammar, and a
-    count that claims more segments than there are fails the same way."""
+def test_scan_of_many_segments():
+    """16,389 segments of every size class, a seventh of them passive: the same as the
+    grammar, and a count that claims more segments than there are fails the same way."""
     import random
 
     rng = random.Random(7)
     segs = []
     for i in range(2 * 8192 + 5):
-        data = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 3, 200])))
+        data = bytes(rng.randrange(256) for _ in range(20000 if i == 5 else rng.choice([0, 1, 3, 200])))
         segs.append(b"\x00\x41" + encode_s(rng.randrange(-2**31, 2**31)) + b"\x0b" + encode_u(len(data)) + data
                     if i % 7 else b"\x01" + encode_u(len(data)) + data)
     payload = encode_u(len(segs)) + b"".join(segs)
     assert by_scan(payload, 0) == by_grammar(payload, 0)
     scan = scan_data(payload, 0)
     assert (scan.first, scan.end, scan.total) == totals_by_grammar(payload)
+    check_queries(scan)
     lying = encode_u(len(segs) + 1) + b"".join(segs)
     assert outcome(by_scan, lying, 5) == outcome(by_grammar, lying, 5)
     assert outcome(by_scan, lying, 5)[0] == "error"

@@ -8,10 +8,12 @@ changed entries canonical, unchanged entries copied raw). Views are chosen from
 
 from __future__ import annotations
 
+import operator
 import warnings
+from itertools import repeat
 
 from .binary import entries as E
-from .binary.fast import FIELDS, NO_CONST, records, scan_data
+from .binary.fast import records, scan_data
 from .binary.leb import encode_u, read_u32
 from .errors import DecodeError, WasmWarning
 from .model import DataSegment, Export, Global, Import, Limits, Memory
@@ -91,7 +93,7 @@ class ExportView(VectorView):
 
 
 class DataView(VectorView):
-    """The data section. Decoding keeps the fast scan's tuples; DataSegment
+    """The data section. Decoding keeps the fast scan's columns; DataSegment
     objects are made only when someone asks for ``entries`` (esbuild.wasm has
     98,450 segments and ``info`` needs only their offsets and sizes)."""
 
@@ -99,8 +101,7 @@ class DataView(VectorView):
 
     def __init__(self, entries=None, scan=None, payload=None, base=0):
         self._entries = None if scan is not None else list(entries or [])
-        self._scan = None if scan is None else scan.flat
-        self._totals = scan  # the scan's extent of memory 0 and byte count
+        self._scan = scan
         self._payload = payload
         self._base = base
         self._original = None if scan is not None else [id(e) for e in self._entries]
@@ -117,13 +118,7 @@ class DataView(VectorView):
             self._entries.append(segment)
             return
         self._appended.append(segment)
-        for cache in ("_spans", "_columns", "_extent"):
-            self.__dict__.pop(cache, None)
-
-    def _appended_spans(self, memory: int):
-        n = len(self._scan) // FIELDS
-        return [(d.offset, d.size, n + i) for i, d in enumerate(self._appended)
-                if d.mode == "active" and d.memory == memory and d.offset is not None]
+        self.__dict__.pop("_spans", None)
 
     @property
     def entries(self) -> list:
@@ -151,7 +146,7 @@ class DataView(VectorView):
 
     def __len__(self):
         if self._entries is None:
-            return len(self._scan) // FIELDS + len(self._appended)
+            return len(self._scan) + len(self._appended)
         return len(self._entries)
 
     def encode(self) -> bytes:
@@ -161,75 +156,59 @@ class DataView(VectorView):
                     + b"".join(d.encode() for d in self._appended))
         return super().encode()
 
+    def _segments(self) -> list:
+        """The segment objects there are: the appended ones while the rest is only scanned."""
+        return self._appended if self._entries is None else self._entries
+
+    def span_table(self, memory: int = 0):
+        """(indices, offsets, sizes) of the active segments of ``memory`` with a constant
+        offset, in section order, without making segment objects (the scan's own columns
+        when every segment is one); computed once per memory while the scan stands."""
+        cache = self.__dict__.setdefault("_spans", {}) if self._entries is None else {}
+        if memory not in cache:
+            if self._entries is None:
+                index, offsets, sizes = self._scan.spans(memory)
+                n = len(self._scan)
+            else:
+                index, offsets, sizes, n = [], [], [], 0
+            more = [(n + i, d.offset, d.size) for i, d in enumerate(self._segments())
+                    if d.mode == "active" and d.memory == memory and d.offset is not None]
+            if more:
+                index, offsets, sizes = list(index), list(offsets), list(sizes)
+                for i, off, size in more:
+                    index.append(i)
+                    offsets.append(off)
+                    sizes.append(size)
+            cache[memory] = index, offsets, sizes
+        return cache[memory]
+
     def spans(self, memory: int = 0) -> list[tuple[int, int, int]]:
         """(offset, size, i) of each active segment of ``memory`` with a constant
-        offset, without making segment objects; ``i`` is the segment index."""
-        if self._entries is None:  # the scan never changes: compute once per memory
-            cache = self.__dict__.setdefault("_spans", {})
-            if memory not in cache:
-                flat = self._scan
-                cache[memory] = [(flat[i + 5], flat[i + 2], i // FIELDS)
-                                 for i in range(0, len(flat), FIELDS)
-                                 if flat[i + 7] in (0, 2) and flat[i + 6] == memory]
-                cache[memory] += self._appended_spans(memory)
-            return cache[memory]
-        return [(d.offset, d.size, i) for i, d in enumerate(self._entries)
-                if d.mode == "active" and d.memory == memory and d.offset is not None]
-
-    def iter_spans(self, memory: int = 0):
-        """(offset, size) of each active constant-offset segment of ``memory``,
-        in section order, computed on the fly (no list)."""
-        if self._entries is None:
-            flat = self._scan
-            for i in range(0, len(flat), FIELDS):
-                if flat[i + 6] == memory and flat[i + 7] in (0, 2):
-                    yield flat[i + 5], flat[i + 2]
-            for off, size, _ in self._appended_spans(memory):
-                yield off, size
-        else:
-            for d in self._entries:
-                if d.mode == "active" and d.memory == memory and d.offset is not None:
-                    yield d.offset, d.size
+        offset, in section order; ``i`` is the segment index."""
+        index, offsets, sizes = self.span_table(memory)
+        return list(zip(offsets, sizes, index))
 
     def span_columns(self, memory: int = 0):
-        """``iter_spans`` as two sequences (offsets, sizes); made with C-speed
-        slices of the scan when every segment is active in ``memory``."""
-        if self._entries is None:  # the scan never changes: compute once per memory
-            cache = self.__dict__.setdefault("_columns", {})
-            if memory not in cache:
-                flat = self._scan
-                n = len(flat) // FIELDS
-                kinds = flat[7::FIELDS]
-                if (not self._appended and flat[6::FIELDS].count(memory) == n
-                        and kinds.count(0) + kinds.count(2) == n):
-                    cache[memory] = flat[5::FIELDS], flat[2::FIELDS]
-                else:
-                    pairs = list(self.iter_spans(memory))
-                    cache[memory] = [p[0] for p in pairs], [p[1] for p in pairs]
-            return cache[memory]
-        pairs = list(self.iter_spans(memory))
-        return [p[0] for p in pairs], [p[1] for p in pairs]
+        """``spans`` as two sequences, (offsets, sizes)."""
+        _, offsets, sizes = self.span_table(memory)
+        return offsets, sizes
 
     def extent(self, memory: int = 0) -> tuple[int | None, int | None]:
         """(first byte, end) written by the active constant-offset segments of
-        ``memory`` (None, None when there are none); computed once per scan."""
+        ``memory`` (None, None when there are none)."""
         if memory == 0 and self._entries is None and not self._appended:
-            return self._totals.first, self._totals.end
-        cache = self.__dict__.setdefault("_extent", {}) if self._entries is None else {}
-        if memory not in cache:
-            offsets, sizes = self.span_columns(memory)
-            cache[memory] = (min(offsets, default=None), max([o + n for o, n in zip(offsets, sizes)], default=None))
-        return cache[memory]
+            return self._scan.first, self._scan.end  # summed by the scan
+        offsets, sizes = self.span_columns(memory)
+        return min(offsets, default=None), max(map(operator.add, offsets, sizes), default=None)
 
     def segment_data(self, i: int):
         """The bytes of segment ``i`` (a memoryview while nothing was materialized)."""
         if self._entries is None:
-            flat = self._scan
-            n = len(flat) // FIELDS
-            if i >= n:
-                return self._appended[i - n].data
-            ds = flat[i * FIELDS + 1]
-            return self._payload[ds:ds + flat[i * FIELDS + 2]]
+            scan = self._scan
+            if i >= len(scan):
+                return self._appended[i - len(scan)].data
+            ds = scan.data_start[i]
+            return self._payload[ds:ds + scan.size[i]]
         return self._entries[i].data
 
     def segment_rows(self) -> list[tuple]:
@@ -237,47 +216,44 @@ class DataView(VectorView):
         while nothing was materialized (``info --segments`` on 98,450 segments)."""
         rows = []
         if self._entries is None:
-            flat = self._scan
-            put = rows.append
-            for i in range(0, len(flat), FIELDS):
-                kind = flat[i + 7]
-                if kind == 1 + NO_CONST:  # passive
-                    put(("passive", None, None, flat[i + 2]))
-                else:
-                    put(("active", flat[i + 6], flat[i + 5] if kind < NO_CONST else None, flat[i + 2]))
-        objects = self._appended if self._entries is None else self._entries
-        return rows + [(d.mode, d.memory if d.mode == "active" else None, d.offset, d.size) for d in objects]
+            scan = self._scan
+            if scan.plain:
+                rows = list(zip(repeat("active"), repeat(0), scan.const, scan.size))
+            else:
+                memory_of = scan.memory
+                rows = [("active", m, c, n) if m is not None else ("passive", None, None, n)
+                        for m, c, n in zip(map(memory_of, range(len(scan))), scan.const, scan.size)]
+        return rows + [(d.mode, d.memory if d.mode == "active" else None, d.offset, d.size)
+                       for d in self._segments()]
 
     def paint(self, out: bytearray, address: int, memory: int = 0) -> None:
         """Write into ``out`` (memory from ``address`` on) what the active constant-offset
         segments of ``memory`` put there, in section order (a later segment wins)."""
         end = address + len(out)
-        if self._entries is None:  # straight from the scan: no span list, no slices of unused data
-            flat, payload = self._scan, self._payload
-            for i in range(0, len(flat), FIELDS):
-                off, n = flat[i + 5], flat[i + 2]
-                if off < end and off + n > address and flat[i + 6] == memory and flat[i + 7] in (0, 2):
-                    s = off if off > address else address
-                    e = off + n if off + n < end else end
-                    ds = flat[i + 1] - off
+        index, offsets, sizes = self.span_table(memory)
+        if self._entries is None:  # straight from the scan: no slices of unused data
+            scan, payload = self._scan, self._payload
+            n, data_start = len(scan), scan.data_start
+        else:
+            n = 0
+        for i, off, size in zip(index, offsets, sizes):
+            if off < end and off + size > address:
+                s = off if off > address else address
+                e = off + size if off + size < end else end
+                if i < n:
+                    ds = data_start[i] - off
                     out[s - address:e - address] = payload[ds + s:ds + e]
-        for d in self._appended if self._entries is None else self._entries:
-            off = d.offset
-            if d.mode == "active" and d.memory == memory and off is not None:
-                s, e = max(off, address), min(off + d.size, end)
-                if s < e:
-                    out[s - address:e - address] = d.data[s - off:e - off]
+                else:
+                    out[s - address:e - address] = self._segments()[i - n].data[s - off:e - off]
 
     def stats(self) -> dict:
-        if self._entries is None:  # C-level passes over columns of the scan
-            flat = self._scan
-            passive = flat[7::FIELDS].count(1 + NO_CONST)  # a passive segment has no offset
-            total = self._totals.total
-            passive += sum(1 for d in self._appended if d.mode == "passive")
-            total += sum(d.size for d in self._appended)
+        if self._entries is None:
+            passive = self._scan.passive()
+            total = self._scan.total
         else:
-            passive = sum(1 for d in self._entries if d.mode == "passive")
-            total = sum(d.size for d in self._entries)
+            passive = total = 0
+        passive += sum(1 for d in self._segments() if d.mode == "passive")
+        total += sum(d.size for d in self._segments())
         n = len(self)
         return {"count": n, "active": n - passive, "passive": passive, "bytes": total}
 

@@ -9,56 +9,99 @@ errors included.
 from __future__ import annotations
 
 import struct
-from array import array
+from itertools import repeat
 
 from ..errors import DecodeError
 from .entries import read_const_expr
 from .leb import read_s32, read_s64, read_u32
 
-
-# Fields of one record in the flat array scan_data returns.
-FIELDS = 8
-NO_CONST = 4  # added to the flags field when the offset is not a plain constant
-_RECORD = struct.Struct(f"={FIELDS}q")  # native order and size, as array('q') holds them
-_CHUNK = 8192  # records added to the array at a time: a lying count never allocates ahead
-_ZEROS = array("q", bytes(_RECORD.size * _CHUNK))
-_HEAD = struct.Struct("10B")  # the first bytes of a usual segment, at most
+_HEAD = struct.Struct("9B")  # the first bytes of a usual segment, at most
 _NONE_LO, _NONE_HI = 1 << 64, -(1 << 64)  # beyond any i64.const
-
-
-def records(flat):
-    """The records of ``scan_data``'s array as tuples
-    ``(start, end, flags, memory, expr_start, expr_end, const, data_start, data_end)``,
-    ``const`` None where the offset is not a single i32/i64.const."""
-    for i in range(0, len(flat), FIELDS):
-        start, ds, n, es, ee, const, memory, kind = flat[i:i + FIELDS]
-        if kind >= NO_CONST:
-            yield start, ds + n, kind - NO_CONST, memory, es, ee, None, ds, ds + n
-        else:
-            yield start, ds + n, kind, memory, es, ee, const, ds, ds + n
+# The continuation bytes of a 3- or 4-byte i32.const LEB, as their place values: a
+# lookup returns a cached int where masking and shifting would make new ones. The
+# fourth byte is the last one and carries the sign (bit 6).
+_B1 = tuple((x & 0x7F) << 7 for x in range(256))
+_B2 = tuple((x & 0x7F) << 14 for x in range(256))
+_B3 = tuple((x << 21) - (1 << 28 if x & 0x40 else 0) for x in range(128))
 
 
 class Scan:
-    """What ``scan_data`` finds: the records, and the totals every command asks for,
-    summed in the same pass (a second pass over 98,450 records costs 50 ms).
-    (A plain class: typing.NamedTuple would cost 12 ms of every start.)"""
+    """What ``scan_data`` finds, as columns with one item per segment (lists: an
+    append is a third of the cost of packing a record, and the ints exist anyway):
 
-    __slots__ = ("flat", "first", "end", "total")
+    - ``data_start``: where the segment's bytes start, relative to the payload;
+    - ``size``: how many bytes;
+    - ``const``: its offset where that is a single i32/i64.const, else None (passive too);
+    - ``odd``: {index: (start, expr_start, expr_end, flags, memory)} for each segment
+      not in the usual form (flags 0, an i32.const of up to 4 LEB bytes, a canonical
+      size of 1 or 2 bytes), whose positions the columns do not imply (``record``).
 
-    def __init__(self, flat: array, first: int | None, end: int | None, total: int):
-        self.flat = flat
-        self.first = first  # lowest offset of the active constant-offset segments of memory 0
-        self.end = end  # the end of the highest of them
-        self.total = total  # bytes of all segments
+    And the totals every command asks for, summed in the same pass (a second pass
+    over 98,450 segments costs tens of ms): ``first`` and ``end``, the extent of the
+    active constant-offset segments of memory 0 (None without any); ``total``, bytes of
+    all segments; ``plain``, true when every segment is active in memory 0 with a
+    constant offset. (A plain class: typing.NamedTuple would cost 12 ms of every start.)
+    """
+
+    __slots__ = ("data_start", "size", "const", "odd", "body", "first", "end", "total", "plain")
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+    def record(self, i: int) -> tuple:
+        """(start, end, flags, memory, expr_start, expr_end, const, data_start, data_end) of segment ``i``."""
+        ds = self.data_start[i]
+        de = ds + self.size[i]
+        odd = self.odd.get(i)
+        if odd is not None:
+            start, es, ee, flags, memory = odd
+            return start, de, flags, memory, es, ee, self.const[i], ds, de
+        start = self.data_start[i - 1] + self.size[i - 1] if i else self.body
+        return start, de, 0, 0, start + 1, ds - (1 if self.size[i] < 0x80 else 2), self.const[i], ds, de
+
+    def memory(self, i: int) -> int | None:
+        """The memory segment ``i`` writes to (None for a passive one)."""
+        odd = self.odd.get(i)
+        if odd is None:
+            return 0
+        return None if odd[3] == 1 else odd[4]
+
+    def spans(self, memory: int = 0):
+        """(indices, offsets, sizes) of the active segments of ``memory`` with constant
+        offsets, in section order: the scan's own columns when every segment is one."""
+        const = self.const
+        if self.plain:
+            return (range(len(const)), const, self.size) if memory == 0 else ([], [], [])
+        odd = self.odd
+        if memory == 0:
+            index = [i for i, c in enumerate(const) if c is not None and (i not in odd or odd[i][4] == 0)]
+        else:  # (a segment of another memory has flags 2: it is odd)
+            index = [i for i, o in odd.items() if o[4] == memory and o[3] != 1 and const[i] is not None]
+        size = self.size
+        return index, [const[i] for i in index], [size[i] for i in index]
+
+    def passive(self) -> int:
+        return sum(1 for o in self.odd.values() if o[3] == 1)
+
+
+def records(scan: Scan):
+    """Every segment's ``Scan.record``, in order."""
+    start = scan.body
+    odd = scan.odd
+    for i, (ds, n, const) in enumerate(zip(scan.data_start, scan.size, scan.const)):
+        de = ds + n
+        o = odd.get(i)
+        if o is None:
+            yield start, de, 0, 0, start + 1, ds - (1 if n < 0x80 else 2), const, ds, de
+        else:
+            s, es, ee, flags, memory = o
+            yield s, de, flags, memory, es, ee, const, ds, de
+        start = de
 
 
 def scan_data(payload, base: int) -> Scan:
-    """Scan a data section payload into a flat ``array('q')``, ``FIELDS`` numbers
-    per segment: start, data_start, size, expr_start, expr_end, const, memory,
-    flags (+NO_CONST). Positions are relative to ``payload``. About 70 bytes a
-    segment, where tuples of ints took over 300 (esbuild.wasm has 98,450).
-    Records are packed into room made a chunk at a time (``pack_into`` is three
-    times faster than ``array.extend`` of a tuple).
+    """Scan a data section payload into columns (see ``Scan``); positions are
+    relative to ``payload``, errors carry file offsets (``base`` + position).
     Falls back to the grammar for an expression that is not a plain constant.
     """
     buf = payload
@@ -69,123 +112,123 @@ def scan_data(payload, base: int) -> Scan:
         raise DecodeError(e.message, base + e.offset) from None
     if count > size - pos:  # each segment takes at least one byte
         raise DecodeError(f"count {count} is larger than the {size - pos} remaining bytes could hold", base)
-    out = array("q")
+    body = pos
+    starts, sizes, consts = [], [], []
+    add_start, add_size, add_const = starts.append, sizes.append, consts.append
+    odd = {}
+    plain = True
     lo, hi, total = _NONE_LO, _NONE_HI, 0
-    pack = _RECORD.pack_into
-    done = 0  # records so far
-    step = _RECORD.size
-    left = count
     head = _HEAD.unpack_from
     last = size - _HEAD.size
+    b1, b2, b3 = _B1, _B2, _B3
     try:
-        while left:
-            chunk = min(left, _CHUNK)
-            left -= chunk
-            out.extend(_ZEROS[:chunk * FIELDS] if chunk < _CHUNK else _ZEROS)
-            for at in range(done * step, (done + chunk) * step, step):  # each record's byte offset in ``out``
-                start = pos
-                if pos <= last:
-                    # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
-                    # size of up to 2) from one unpack of its first 10 bytes: small ints in a
-                    # tuple, no arithmetic on positions until the end. Else the general path.
-                    h = head(buf, pos)
-                    if h[0] == 0 and h[1] == 0x41:
-                        b = h[2]
-                        if b < 0x80:
-                            const, k = (b - 0x80 if b & 0x40 else b), 3
+        for _ in repeat(None, count):  # (a lying count ends at the end of the payload)
+            if pos <= last:
+                # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
+                # canonical size of 1 or 2 bytes) from one unpack of its first 9 bytes:
+                # small ints in a tuple, no arithmetic on positions until the end.
+                h = head(buf, pos)
+                if h[0] == 0 and h[1] == 0x41:
+                    b = h[2]
+                    if b < 0x80:
+                        const, k = (b - 0x80 if b & 0x40 else b), 3
+                    else:
+                        c = h[3]
+                        if c < 0x80:
+                            v = b - 0x80 + (c << 7)
+                            const, k = (v - 0x4000 if c & 0x40 else v), 4
                         else:
-                            c = h[3]
-                            if c < 0x80:
-                                v = (b & 0x7F) | (c << 7)
-                                const, k = (v - 0x4000 if c & 0x40 else v), 4
+                            d = h[4]
+                            if d < 0x80:
+                                v = b - 0x80 + b1[c] + (d << 14)
+                                const, k = (v - 0x200000 if d & 0x40 else v), 5
                             else:
-                                d = h[4]
-                                if d < 0x80:
-                                    v = (b & 0x7F) | ((c & 0x7F) << 7) | (d << 14)
-                                    const, k = (v - 0x200000 if d & 0x40 else v), 5
+                                e = h[5]
+                                if e < 0x80:
+                                    const, k = b - 0x80 + b1[c] + b2[d] + b3[e], 6
                                 else:
-                                    e = h[5]
-                                    if e < 0x80:
-                                        v = (b & 0x7F) | ((c & 0x7F) << 7) | ((d & 0x7F) << 14) | (e << 21)
-                                        const, k = (v - 0x10000000 if e & 0x40 else v), 6
-                                    else:
-                                        k = 0
-                        if k and h[k] == 0x0B:
-                            n = h[k + 1]
-                            if n < 0x80:
-                                d = k + 2
-                            else:
-                                e = h[k + 2]
-                                n = (n & 0x7F) | (e << 7)
-                                d = k + 3 if e < 0x80 else 0
-                            if d:
-                                ds = pos + d
-                                end = ds + n
-                                if end <= size:
-                                    pack(out, at, pos, ds, n, pos + 1, pos + k + 1, const, 0, 0)
-                                    total += n
-                                    if const < lo:
-                                        lo = const
-                                    if const + n > hi:
-                                        hi = const + n
-                                    pos = end
-                                    continue
-                flags = buf[pos]
-                if flags < 0x80:
-                    pos += 1
+                                    k = 0
+                    if k and h[k] == 0x0B:
+                        n = h[k + 1]
+                        if n < 0x80:
+                            d = k + 2
+                        else:
+                            e = h[k + 2]
+                            n += (e << 7) - 0x80
+                            d = k + 3 if 0 < e < 0x80 else 0  # (a padded size takes the general path)
+                        if d:
+                            ds = pos + d
+                            end = ds + n
+                            if end <= size:
+                                add_start(ds)
+                                add_size(n)
+                                add_const(const)
+                                total += n
+                                if const < lo:
+                                    lo = const
+                                if const + n > hi:
+                                    hi = const + n
+                                pos = end
+                                continue
+            start = pos
+            flags = buf[pos]
+            if flags < 0x80:
+                pos += 1
+            else:
+                flags, pos = read_u32(buf, pos)
+            memory = 0
+            const = None
+            if flags == 1:
+                expr_start = expr_end = pos
+            elif flags == 0 or flags == 2:
+                if flags == 2:
+                    memory, pos = read_u32(buf, pos)
+                expr_start = pos
+                op = buf[pos]
+                if op == 0x41:
+                    const, p = read_s32(buf, pos + 1)
+                elif op == 0x42:
+                    const, p = read_s64(buf, pos + 1)
                 else:
-                    flags, pos = read_u32(buf, pos)
-                memory = 0
-                const = None
-                if flags == 1:
-                    expr_start = expr_end = pos
-                elif flags == 0 or flags == 2:
-                    if flags == 2:
-                        memory, pos = read_u32(buf, pos)
-                    expr_start = pos
-                    op = buf[pos]
-                    if op == 0x41:  # (the usual short forms took the fast path above)
-                        const, p = read_s32(buf, pos + 1)
-                    elif op == 0x42:
-                        const, p = read_s64(buf, pos + 1)
-                    else:
-                        p = -1
-                    if p >= 0 and buf[p] == 0x0B:
-                        pos = p + 1
-                    else:
-                        const = None
-                        _, pos = read_const_expr(buf, expr_start)
-                    expr_end = pos
+                    p = -1
+                if p >= 0 and buf[p] == 0x0B:
+                    pos = p + 1
                 else:
-                    raise DecodeError(f"malformed data segment flags {flags} (expected 0, 1 or 2)", start)
-                b = buf[pos]
-                if b < 0x80:
-                    n = b
-                    pos += 1
-                else:
-                    n, pos = read_u32(buf, pos)
-                end = pos + n
-                if end > size:
-                    raise DecodeError(f"unexpected end of input: {n} bytes declared, {size - pos} remain", pos)
-                total += n
-                if const is None:
-                    pack(out, at, start, pos, n, expr_start, expr_end, 0, memory, flags + NO_CONST)
-                else:
-                    pack(out, at, start, pos, n, expr_start, expr_end, const, memory, flags)
-                    if memory == 0:  # const is None for a passive segment
-                        if const < lo:
-                            lo = const
-                        if const + n > hi:
-                            hi = const + n
-                pos = end
-            done += chunk
+                    const = None
+                    _, pos = read_const_expr(buf, expr_start)
+                expr_end = pos
+            else:
+                raise DecodeError(f"malformed data segment flags {flags} (expected 0, 1 or 2)", start)
+            b = buf[pos]
+            if b < 0x80:
+                n = b
+                pos += 1
+            else:
+                n, pos = read_u32(buf, pos)
+            end = pos + n
+            if end > size:
+                raise DecodeError(f"unexpected end of input: {n} bytes declared, {size - pos} remain", pos)
+            odd[len(sizes)] = (start, expr_start, expr_end, flags, memory)
+            add_start(pos)
+            add_size(n)
+            add_const(const)
+            total += n
+            if const is None or memory != 0:  # (const is None for a passive segment)
+                plain = False
+            else:
+                if const < lo:
+                    lo = const
+                if const + n > hi:
+                    hi = const + n
+            pos = end
     except IndexError:
         raise DecodeError("unexpected end of input in data segment", base + size) from None
     except DecodeError as e:  # offsets inside the loop are relative to the payload
         raise DecodeError(e.message, base + e.offset) from None
     if pos != size:
         raise DecodeError(f"section size mismatch: {size - pos} bytes left over after the data segments", base + pos)
-    if lo is _NONE_LO:
-        return Scan(out, None, None, total)
-    return Scan(out, lo, hi, total)
-
+    scan = Scan()
+    scan.data_start, scan.size, scan.const, scan.odd, scan.body = starts, sizes, consts, odd, body
+    scan.first, scan.end = (None, None) if lo is _NONE_LO else (lo, hi)
+    scan.total, scan.plain = total, plain
+    return scan

@@ -15,7 +15,10 @@ MAX_SEGMENTS = 100_000
 def check_segments_fit(m, memory: int, limits) -> None:
     """Every active segment with a constant offset must lie within the initial size."""
     size = limits.min * limits.page_size
-    for off, n, i in m.view(11, create=True).spans(memory):
+    index, offsets, sizes = m.view(11, create=True).span_table(memory)
+    if max(map(operator.add, offsets, sizes), default=0) <= size:  # (one C-level pass for the usual case)
+        return
+    for off, n, i in zip(offsets, sizes, index):
         end = off + n
         if end > size:
             need = -(-end // limits.page_size)
