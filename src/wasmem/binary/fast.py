@@ -15,7 +15,7 @@ from ..errors import DecodeError
 from .entries import read_const_expr
 from .leb import read_s32, read_s64, read_u32
 
-_HEAD = struct.Struct("9B")  # the first bytes of a usual segment, at most
+_HEAD = struct.Struct("<H7B")  # the first bytes of a usual segment, at most (flags and opcode as one)
 _NONE_LO, _NONE_HI = 1 << 64, -(1 << 64)  # beyond any i64.const
 # The continuation bytes of a 3- or 4-byte i32.const LEB, as their place values: a
 # lookup returns a cached int where masking and shifting would make new ones. The
@@ -126,34 +126,36 @@ def scan_data(payload, base: int) -> Scan:
             if pos <= last:
                 # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
                 # canonical size of 1 or 2 bytes) from one unpack of its first 9 bytes:
-                # small ints in a tuple, no arithmetic on positions until the end.
+                # small ints in a tuple, no arithmetic on positions until the end. k is
+                # the end opcode's offset in the segment; h[k - 1] holds it, since h[0]
+                # holds the first two bytes.
                 h = head(buf, pos)
-                if h[0] == 0 and h[1] == 0x41:
-                    b = h[2]
+                if h[0] == 0x4100:  # flags 0, i32.const
+                    b = h[1]
                     if b < 0x80:
                         const, k = (b - 0x80 if b & 0x40 else b), 3
                     else:
-                        c = h[3]
+                        c = h[2]
                         if c < 0x80:
                             v = b - 0x80 + (c << 7)
                             const, k = (v - 0x4000 if c & 0x40 else v), 4
                         else:
-                            d = h[4]
+                            d = h[3]
                             if d < 0x80:
                                 v = b - 0x80 + b1[c] + (d << 14)
                                 const, k = (v - 0x200000 if d & 0x40 else v), 5
                             else:
-                                e = h[5]
+                                e = h[4]
                                 if e < 0x80:
                                     const, k = b - 0x80 + b1[c] + b2[d] + b3[e], 6
                                 else:
                                     k = 0
-                    if k and h[k] == 0x0B:
-                        n = h[k + 1]
+                    if k and h[k - 1] == 0x0B:
+                        n = h[k]
                         if n < 0x80:
                             d = k + 2
                         else:
-                            e = h[k + 2]
+                            e = h[k + 1]
                             n += (e << 7) - 0x80
                             d = k + 3 if 0 < e < 0x80 else 0  # (a padded size takes the general path)
                         if d:
