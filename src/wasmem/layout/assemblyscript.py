@@ -62,11 +62,24 @@ class StaticLayout:
         self._gc_info = self.abi.gc_info
         self._string_id = self.abi.ids.string
         self._buf = bytearray(self._cursor - self.base)  # the image from self.base to the cursor
-        self._strings: dict[str, int] = {}  # interned string -> index of its block
+        self._interned: dict[str, int] = {}  # interned string -> index of its block (see _strings)
+        self._pending: list = []  # string runs not yet in _interned: (set of values, values, first index)
         # Blocks are plain tuples in the Block field order and named objects are
         # (name, block index): 100,000 objects must cost microseconds each.
         self._blocks: list[tuple] = []
         self._named: list[tuple] = []
+
+    @property
+    def _strings(self) -> dict:
+        """Interned string -> index of its block. A run of strings laid out whole is only
+        checked for repeats (a set: half the cost of the dict) and joins the dict when
+        a lookup needs it; ``--format bin`` of 100,000 strings never does."""
+        if self._pending:
+            interned = self._interned
+            for _, values, first in self._pending:
+                interned.update(zip(values, range(first, first + len(values))))
+            self._pending.clear()
+        return self._interned
 
     # ---- public API -------------------------------------------------------------------
     @property
@@ -131,7 +144,7 @@ class StaticLayout:
         r_add, r_sub = self._round
         sized, cache = self.abi.sized, self._sized
         hsize, gc, sid = self._header_size, self._gc_info, self._string_id
-        buf, blocks, named, strings, intern = self._buf, self._blocks, self._named, self._strings, self.intern
+        buf, blocks, named, intern = self._buf, self._blocks, self._named, self.intern
         scalar_arrays = _ScalarArrays()
         if items.__class__ is not list:
             items = list(items)
@@ -176,6 +189,7 @@ class StaticLayout:
                         # skip the rest of the run (the iterator recipe "consume")
                         next(itertools.islice(numbered, end - i - 1, end - i - 1), None)
                         continue
+                strings = self._strings  # (after a run: its strings join the dict)
                 index = strings.get(value) if intern else None
                 if index is None:
                     payload = value.encode("utf-16-le", "surrogatepass")
@@ -222,13 +236,12 @@ class StaticLayout:
         if not joined.isascii() and len(joined.encode("utf-16-le", "surrogatepass")) != 2 * len(joined):
             return False
         del joined
-        strings, intern = self._strings, self.intern
+        intern = self.intern
         first_index = len(self._blocks)
-        if intern:
-            # one dict, built once: it finds repeats, then joins the interned strings
-            # (update() of an empty dict from a dict copies its table whole)
-            fresh = dict(zip(values, range(first_index, first_index + len(values))))
-            if len(fresh) != len(values) or (strings and not strings.keys().isdisjoint(fresh)):
+        if intern:  # no repeats in the run, nor of a string laid out before
+            fresh = set(values)
+            if (len(fresh) != len(values) or not self._interned.keys().isdisjoint(fresh)
+                    or not all(map(fresh.isdisjoint, map(_FIRST, self._pending)))):
                 return False
         sizes = [n + n for n in map(len, values)]
         cache, hsize, sid = self._sized, self._header_size, self._string_id
@@ -276,7 +289,7 @@ class StaticLayout:
         blocks.extend(zip([s + hsize for s in starts], starts, map(mm_of.__getitem__, sizes), itertools.repeat(self._gc_info),
                           itertools.repeat(sid), sizes, itertools.repeat("string"), names, values, segs))
         if intern:
-            strings.update(fresh)
+            self._pending.append((fresh, values, first_index))
         self._named.extend(zip(names, range(first_index, first_index + len(run))))
         self._cursor = end
         return True
