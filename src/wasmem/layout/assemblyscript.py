@@ -133,33 +133,35 @@ class StaticLayout:
         return self.add(_STRING, s, name, id)
 
     def add_many(self, items) -> None:
-        """Add (type, value, name, id) items in order: the bulk path of spec files.
+        """Add (type, value, name, id) items in order: ``add`` of each, in bulk.
+        On error the exception gets ``item_index``, the item that failed."""
+        items = list(items)
+        if set(map(len, items)) - {4}:
+            raise TypeError("add_many takes (type, value, name, id) items")
+        if items:
+            self.add_columns(*map(list, zip(*items)))
+
+    def add_columns(self, types: list, values: list, names: list, ids: list) -> None:
+        """``add_many`` of items given as four lists (types parsed): the bulk path of spec files.
 
         A run of plain strings is laid out whole (_add_string_run), else one by one
         inline here (the steps of _emit, with everything in locals and the
-        size-dependent header cached); arrays of scalars take _add_scalar_array;
-        other items go through add(). On error the exception gets ``item_index``,
-        the item that failed.
+        size-dependent header cached); runs of arrays of scalars take _add_array_run,
+        single ones _add_scalar_array; other items go through add().
         """
         r_add, r_sub = self._round
         sized, cache = self.abi.sized, self._sized
         hsize, gc, sid = self._header_size, self._gc_info, self._string_id
         buf, blocks, named, intern = self._buf, self._blocks, self._named, self.intern
         scalar_arrays = _ScalarArrays()
-        if items.__class__ is not list:
-            items = list(items)
         # Runs of string items are laid out whole by _add_string_run (which checks that
         # they are plain: no id, str values); not_string[k]: item k is not of type string.
-        try:
-            kinds = list(map(_FIRST, items))
-            not_string = list(map(operator.is_not, kinds, itertools.repeat(_STRING)))
-        except (TypeError, IndexError):  # a malformed item: the loop below raises at it
-            kinds = [None] * len(items)
-            not_string = [True] * len(items)
+        kinds = types
+        not_string = list(map(operator.is_not, kinds, itertools.repeat(_STRING)))
         i = -1
         cursor = self._cursor
-        count = len(items)
-        numbered = enumerate(items)
+        count = len(types)
+        numbered = enumerate(zip(types, values, names, ids))
         try:
             for i, (t, value, name, rid) in numbered:
                 if t is not _STRING or rid is not None or value.__class__ is not str:
@@ -169,7 +171,7 @@ class StaticLayout:
                             end = i + 1  # a run of arrays of one type starts
                             while end < count and kinds[end] is t:
                                 end += 1
-                            if end - i > 1 and self._add_array_run(t, items[i:end]):
+                            if end - i > 1 and self._add_array_run(t, values[i:end], names[i:end], ids[i:end]):
                                 cursor = self._cursor
                                 next(itertools.islice(numbered, end - i - 1, end - i - 1), None)
                                 continue
@@ -184,7 +186,7 @@ class StaticLayout:
                     except ValueError:
                         end = count
                     self._cursor = cursor
-                    if end > i and self._add_string_run(items[i:end]):
+                    if end > i and self._add_string_run(values[i:end], names[i:end], ids[i:end]):
                         cursor = self._cursor
                         # skip the rest of the run (the iterator recipe "consume")
                         next(itertools.islice(numbered, end - i - 1, end - i - 1), None)
@@ -220,18 +222,14 @@ class StaticLayout:
             # Every item before the failing one stays laid out (add() undoes its own).
             self._cursor = cursor
 
-    def _add_string_run(self, run: list) -> bool:
-        """Lay out ``run``, items of type string, in whole-list steps (map, zip,
+    def _add_string_run(self, values: list, names: list, ids: list) -> bool:
+        """Lay out a run of string items (three columns), in whole-list steps (map, zip,
         accumulate, one encode: C speed). False, with nothing laid out, when an item has an
         id or a value that is not a str, a string has a
         character beyond U+FFFF (its UTF-16 size is not 2 * len), a string repeats (interning)
-        or the run passes the end of memory: then add_many lays them out one by one."""
-        values = list(map(_SECOND, run))
-        try:
-            if set(map(_FOURTH, run)) != {None} or set(map(type, values)) != {str}:
-                return False  # an id or a value that is not a str: the general path says what is wrong
-        except TypeError:  # an unhashable id
-            return False
+        or the run passes the end of memory: then add_columns lays them out one by one."""
+        if ids.count(None) != len(ids) or set(map(type, values)) != {str}:
+            return False  # an id or a value that is not a str: the general path says what is wrong
         joined = "".join(values)
         if not joined.isascii() and len(joined.encode("utf-16-le", "surrogatepass")) != 2 * len(joined):
             return False
@@ -285,26 +283,21 @@ class StaticLayout:
             parts = zip(map(_PAD_UNITS.__getitem__, gaps), heads, values, tails)
         buf += "".join(itertools.chain.from_iterable(parts)).encode("utf-16-le", "surrogatepass")
         blocks = self._blocks
-        names = list(map(_THIRD, run))
         blocks.extend(zip([s + hsize for s in starts], starts, map(mm_of.__getitem__, sizes), itertools.repeat(self._gc_info),
                           itertools.repeat(sid), sizes, itertools.repeat("string"), names, values, segs))
         if intern:
             self._pending.append((fresh, values, first_index))
-        self._named.extend(zip(names, range(first_index, first_index + len(run))))
+        self._named.extend(zip(names, range(first_index, first_index + len(values))))
         self._cursor = end
         return True
 
-    def _add_array_run(self, t: Ref, run: list) -> bool:
-        """Lay out ``run``, items of one non-null Array or typed array type of scalars: one
+    def _add_array_run(self, t: Ref, values: list, names: list, ids: list) -> bool:
+        """Lay out a run of items (three columns) of one non-null Array or typed array type of scalars: one
         pack of all their values, then the blocks of each (buffer, then the array) in one
         tight loop. False, with nothing laid out, when an item has an id or a value that is not
-        a list, a value does not fit, or the run passes the end of memory: then add_many
+        a list, a value does not fit, or the run passes the end of memory: then add_columns
         lays them out one by one (and raises there)."""
-        values = list(map(_SECOND, run))
-        try:
-            if set(map(_FOURTH, run)) != {None} or set(map(type, values)) != {list}:
-                return False
-        except TypeError:  # an unhashable id
+        if ids.count(None) != len(ids) or set(map(type, values)) != {list}:
             return False
         elem = t.elem
         try:
@@ -329,7 +322,7 @@ class StaticLayout:
         index = len(self._blocks)
         cursor = self._cursor
         at = 0
-        for value, name in zip(values, map(_THIRD, run)):
+        for value, name in zip(values, names):
             n = len(value)
             size = n * esize
             known = cache.get((size, ab))
@@ -572,7 +565,7 @@ class StaticLayout:
         return self._emit(rid, header, t.name, label, value)
 
 
-_FIRST, _SECOND, _THIRD, _FOURTH = (operator.itemgetter(k) for k in range(4))
+_FIRST = operator.itemgetter(0)
 _ZEROS = tuple(bytes(n) for n in range(16))
 _PAD_UNITS = tuple("\0" * (n // 2) for n in range(16))  # even gaps as UTF-16 code units  # padding to the 16-byte block grid
 _ARRAY = struct.Struct("<IIii")  # Array<T>: buffer, dataStart, byteLength, length_

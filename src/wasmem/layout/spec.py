@@ -34,8 +34,9 @@ class ObjectSpec(namedtuple("ObjectSpec", "index name type value id align")):
 
 
 class Spec:
-    """A checked spec. ``items`` holds one (type, value, name, id or align) tuple per object,
-    the type parsed (Ref or CType): the compact form the builder consumes."""
+    """A checked spec. Its objects are four parallel lists, the compact form the builder
+    consumes: ``types`` (parsed: Ref or CType), ``values``, ``names`` and ``extras``
+    (the id of an AssemblyScript object, the align of a C one; None where not given)."""
 
     def __init__(self, abi=None, as_version=None, base=None, intern=None, ids=None, items=None, path=None):
         self.abi: str | None = abi
@@ -43,15 +44,36 @@ class Spec:
         self.base: int | None = base
         self.intern: bool | None = intern
         self.ids: dict = {} if ids is None else ids
-        self.items: list[tuple] = [] if items is None else items
+        self.types: list = []
+        self.values: list = []
+        self.names: list[str] = []
+        self.extras: list = []
+        for item in items or ():
+            self.append(item)
         self.path: str | None = path
+
+    def append(self, item: tuple) -> None:
+        """Add one (type, value, name, id or align) object."""
+        t, value, name, extra = item
+        self.types.append(t)
+        self.values.append(value)
+        self.names.append(name)
+        self.extras.append(extra)
+
+    @property
+    def items(self) -> list[tuple]:
+        """(type, value, name, id or align) of each object."""
+        return list(zip(self.types, self.values, self.names, self.extras))
+
+    def __len__(self) -> int:
+        return len(self.types)
 
     @property
     def objects(self) -> list[ObjectSpec]:
-        return [self.object(i) for i in range(len(self.items))]
+        return [self.object(i) for i in range(len(self))]
 
     def object(self, i: int) -> ObjectSpec:
-        t, value, name, extra = self.items[i]
+        t, value, name, extra = self.types[i], self.values[i], self.names[i], self.extras[i]
         if self.abi == "c":
             return ObjectSpec(i, name, t.name, value, None, extra)
         return ObjectSpec(i, name, t.name, value, extra, None)
@@ -138,12 +160,12 @@ def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
     if not isinstance(objects, list):
         raise SpecError("object: expected a list of objects ([[object]] in TOML)")
     c_abi = abi == "c"
-    items = _plain_items(objects, c_abi)
-    if items is not None:
-        spec.items = items
+    columns = _plain_columns(objects, c_abi)
+    if columns is not None:
+        spec.types, spec.values, spec.names, spec.extras = columns
     else:
-        _check_objects(objects, folder, c_abi, spec.items)
-    names = [it[2] for it in spec.items]
+        _check_objects(objects, folder, c_abi, spec)
+    names = spec.names
     if len(set(names)) != len(names):  # duplicate names: find the first one
         seen: dict[str, int] = {}
         for i, name in enumerate(names):
@@ -156,8 +178,8 @@ def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
 _NAME, _TYPE, _VALUE = (operator.itemgetter(k) for k in ("name", "type", "value"))
 
 
-def _plain_items(objects: list, c_abi: bool) -> list | None:
-    """The items of a spec whose objects are all exactly {name, type, value}, with
+def _plain_columns(objects: list, c_abi: bool) -> tuple | None:
+    """The columns (types, values, names, extras) of a spec whose objects are all exactly {name, type, value}, with
     non-empty string names, non-null values and known non-bytes types, checked in
     whole-list steps at C speed (100,000 objects in ~10 ms); None if any object
     is unusual: then _check_objects checks each one and names the bad one."""
@@ -177,12 +199,14 @@ def _plain_items(objects: list, c_abi: bool) -> list | None:
             parsed[spelling] = t
     except (KeyError, TypeError, LayoutError):
         return None
-    return list(zip(map(parsed.__getitem__, types), values, names, itertools.repeat(None)))
+    return list(map(parsed.__getitem__, types)), values, names, [None] * len(names)
 
 
-def _check_objects(objects: list, folder, c_abi: bool, items: list) -> None:
-    """Append the item of each object to ``items``, every rule checked; SpecError names the first bad one."""
+def _check_objects(objects: list, folder, c_abi: bool, spec: Spec) -> None:
+    """Append each object to ``spec``, every rule checked; SpecError names the first bad one."""
     known: dict = {}  # type spelling -> parsed type, for the fast path
+    add_type, add_value, add_name, add_extra = (spec.types.append, spec.values.append, spec.names.append,
+                                                spec.extras.append)
     for i, o in enumerate(objects):
         # Fast path for the usual {name, type, value} object (100,000 of them must take
         # well under a second); anything unusual gets every check in _parse_object.
@@ -190,12 +214,16 @@ def _check_objects(objects: list, folder, c_abi: bool, items: list) -> None:
             if len(o) == 3:
                 name, value, t = o["name"], o["value"], known[o["type"]]
                 if name.__class__ is str and name and value is not None and t.name not in _BYTES_TYPES:
-                    items.append((t, value, name, None))
+                    add_type(t)
+                    add_value(value)
+                    add_name(name)
+                    add_extra(None)
                     continue
         except (KeyError, TypeError):
             pass
-        items.append(_parse_object(i, o, folder, c_abi))
-        known.setdefault(o["type"], items[-1][0])
+        item = _parse_object(i, o, folder, c_abi)
+        spec.append(item)
+        known.setdefault(o["type"], item[0])
 
 
 def _where(i: int, name=None) -> str:
@@ -302,7 +330,7 @@ def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=N
             from .c import CLayout
 
             layout = CLayout(base)
-            for index, (t, value, name, align) in enumerate(spec.items):
+            for index, (t, value, name, align) in enumerate(zip(spec.types, spec.values, spec.names, spec.extras)):
                 layout.add(t, value, name, align)
         else:
             from .assemblyscript import StaticLayout
@@ -313,7 +341,7 @@ def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=N
             except LayoutError as e:
                 raise SpecError(str(e)) from e
             try:
-                layout.add_many(spec.items)
+                layout.add_columns(spec.types, spec.values, spec.names, spec.extras)
             except LayoutError as e:
                 index = e.item_index
                 raise
