@@ -55,7 +55,7 @@ class StaticLayout:
         self.auto_ids = auto_ids
         self.auto_assigned: dict[str, int] = {}
         self._sized: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header, tail)
-        self._units: dict[int, tuple] = {}  # string payload size -> (mmInfo, segment size, header, tail as str)
+        self._units: dict[int, tuple] = {}  # string length -> (size, mmInfo, segment size, header, tail as str)
         self._sized_any: dict[tuple, tuple] = {}  # (payload size, rt id) -> the same
         self._round = self.abi.block_round
         self._header_size = self.abi.header_size
@@ -241,26 +241,32 @@ class StaticLayout:
             if (len(fresh) != len(values) or not self._interned.keys().isdisjoint(fresh)
                     or not all(map(fresh.isdisjoint, map(_FIRST, self._pending)))):
                 return False
-        sizes = [n + n for n in map(len, values)]
+        lengths = list(map(len, values))  # UTF-16 code units: the payload is twice as many bytes
+        distinct = set(lengths)
         cache, hsize, sid = self._sized, self._header_size, self._string_id
-        for size in set(sizes) - cache.keys():
-            mm, seg, header = self.abi.sized(size, sid)
-            cache[size] = (mm, seg, header, _ZEROS[seg - hsize - size])
-        # per distinct size: mmInfo, segment size, and header and tail as UTF-16 code units (str)
         units = self._units
-        for size in set(sizes) - units.keys():
-            mm, seg, header, tail = cache[size]
-            units[size] = (mm, seg, header.decode("utf-16-le", "surrogatepass"),
-                           tail.decode("utf-16-le", "surrogatepass"))
-        mm_of, seg_of, head_of, tail_of = ({size: u[k] for size, u in units.items()} for k in range(4))
-        segs = list(map(seg_of.__getitem__, sizes))
+        for n in distinct - units.keys():
+            size = n + n
+            known = cache.get(size)
+            if known is None:
+                mm, seg, header = self.abi.sized(size, sid)
+                known = cache[size] = (mm, seg, header, _ZEROS[seg - hsize - size])
+            mm, seg, header, tail = known
+            units[n] = (size, mm, seg, header.decode("utf-16-le", "surrogatepass"),
+                        tail.decode("utf-16-le", "surrogatepass"))
+        # per distinct length: payload size, mmInfo, segment size, and header and tail as
+        # UTF-16 code units (str)
+        size_of, mm_of, seg_of, head_of, tail_of = ({n: units[n][k] for n in distinct} for k in range(5))
+        segs = list(map(seg_of.__getitem__, lengths))
         r_add, r_sub = self._round
         cursor = self._cursor
         first = ((cursor + r_add) & ~15) - r_sub
-        gaps = None  # (all 0 but the first)
-        if all(seg & 15 == 0 for seg in set(segs)):  # every block ends on the grid: no gaps
+        count = len(values)
+        parts = [""] * (3 * count)  # header, value, tail of each block, in order
+        if all(seg_of[n] & 15 == 0 for n in distinct):  # every block ends on the grid: no gaps
             starts = list(itertools.accumulate(segs, initial=first))
             end = starts.pop()
+            addresses = itertools.accumulate(segs, initial=first + hsize)
         else:
             starts, gaps, end = [], [], cursor
             for seg in segs:
@@ -268,23 +274,27 @@ class StaticLayout:
                 starts.append(block)
                 gaps.append(block - end)
                 end = block + seg
+            gaps[0] = 0  # (the bytes before the first block are added below)
+            parts = [""] * (4 * count)  # with the zero units before each block
+            parts[0::4] = map(_PAD_UNITS.__getitem__, gaps)
+            addresses = [block + hsize for block in starts]
         if end > _U32_MAX:
             return False
         # The run's image as one str, encoded once: headers, zero padding and tails are even-
         # sized, so each is the str of its own UTF-16 code units, and UTF-16 of a lone surrogate
         # (surrogatepass) is its one unit even next to another: the bytes come out exactly.
+        # The pieces go in by slice assignment, a C-level copy of references.
+        step = len(parts) // count
+        parts[step - 3::step] = map(head_of.__getitem__, lengths)
+        parts[step - 2::step] = values
+        parts[step - 1::step] = map(tail_of.__getitem__, lengths)
         buf = self._buf
         buf += _ZEROS[first - cursor]  # (the cursor may be odd; the blocks after it are not)
-        heads, tails = map(head_of.__getitem__, sizes), map(tail_of.__getitem__, sizes)
-        if gaps is None:
-            parts = zip(heads, values, tails)
-        else:
-            gaps[0] = 0
-            parts = zip(map(_PAD_UNITS.__getitem__, gaps), heads, values, tails)
-        buf += "".join(itertools.chain.from_iterable(parts)).encode("utf-16-le", "surrogatepass")
-        blocks = self._blocks
-        blocks.extend(zip([s + hsize for s in starts], starts, map(mm_of.__getitem__, sizes), itertools.repeat(self._gc_info),
-                          itertools.repeat(sid), sizes, itertools.repeat("string"), names, values, segs))
+        buf += "".join(parts).encode("utf-16-le", "surrogatepass")
+        del parts
+        self._blocks.extend(zip(addresses, starts, map(mm_of.__getitem__, lengths),
+                                itertools.repeat(self._gc_info), itertools.repeat(sid),
+                                map(size_of.__getitem__, lengths), itertools.repeat("string"), names, values, segs))
         if intern:
             self._pending.append((fresh, values, first_index))
         self._named.extend(zip(names, range(first_index, first_index + len(values))))
