@@ -63,22 +63,34 @@ class StaticLayout:
         self._string_id = self.abi.ids.string
         self._buf = bytearray(self._cursor - self.base)  # the image from self.base to the cursor
         self._interned: dict[str, int] = {}  # interned string -> index of its block (see _strings)
-        self._pending: list = []  # string runs not yet in _interned: (set of values, values, first index)
+        # Runs of strings laid out whole whose block tuples, names and interned strings are
+        # not written out yet (see _settle): their places in _blocks and _named hold None.
+        self._pending: list[_Run] = []
         # Blocks are plain tuples in the Block field order and named objects are
         # (name, block index): 100,000 objects must cost microseconds each.
         self._blocks: list[tuple] = []
         self._named: list[tuple] = []
 
+    def _settle(self) -> None:
+        """Write out the pending string runs: their block tuples and names in the places
+        kept for them, their strings into the intern dict. A run's image is laid out at
+        once; the rest waits until something reads it (``--format bin`` never does)."""
+        for run in self._pending:
+            first, n = run.first, len(run.values)
+            self._blocks[first:first + n] = zip(
+                run.addresses, run.starts, map(run.mm_of.__getitem__, run.lengths), itertools.repeat(self._gc_info),
+                itertools.repeat(self._string_id), map(run.size_of.__getitem__, run.lengths),
+                itertools.repeat("string"), run.names, run.values, run.segs)
+            self._named[run.named:run.named + n] = zip(run.names, range(first, first + n))
+            if run.fresh is not None:
+                self._interned.update(zip(run.values, range(first, first + n)))
+        self._pending.clear()
+
     @property
     def _strings(self) -> dict:
-        """Interned string -> index of its block. A run of strings laid out whole is only
-        checked for repeats (a set: half the cost of the dict) and joins the dict when
-        a lookup needs it; ``--format bin`` of 100,000 strings never does."""
+        """Interned string -> index of its block (pending runs written out first)."""
         if self._pending:
-            interned = self._interned
-            for _, values, first in self._pending:
-                interned.update(zip(values, range(first, first + len(values))))
-            self._pending.clear()
+            self._settle()
         return self._interned
 
     # ---- public API -------------------------------------------------------------------
@@ -90,11 +102,13 @@ class StaticLayout:
     @property
     def blocks(self) -> list[Block]:
         """Every object in memory order (element objects and backing buffers included)."""
+        self._settle()
         return [Block(*b) for b in self._blocks]
 
     @property
     def objects(self) -> list[LaidObject]:
         """The objects added by name, in order: (name, type, address, block, size, rt_id)."""
+        self._settle()
         blocks = self._blocks
         return [LaidObject(name, b[6], b[0], b[1], b[5], b[4]) for name, b in
                 ((name, blocks[i]) for name, i in self._named)]
@@ -106,6 +120,7 @@ class StaticLayout:
             raise LayoutError(f"{t.name} is not an object type; static objects are strings, buffers and arrays")
         if value is None:
             raise BadValue("null is not an object to lay out (null is only for elements)", value=None)
+        self._settle()
         state = (len(self._buf), self._cursor, len(self._blocks))
         new_strings: list[str] = []
         try:
@@ -239,7 +254,7 @@ class StaticLayout:
         if intern:  # no repeats in the run, nor of a string laid out before
             fresh = set(values)
             if (len(fresh) != len(values) or not self._interned.keys().isdisjoint(fresh)
-                    or not all(map(fresh.isdisjoint, map(_FIRST, self._pending)))):
+                    or not all(fresh.isdisjoint(run.fresh) for run in self._pending if run.fresh is not None)):
                 return False
         lengths = list(map(len, values))  # UTF-16 code units: the payload is twice as many bytes
         distinct = set(lengths)
@@ -264,8 +279,9 @@ class StaticLayout:
         count = len(values)
         parts = [""] * (3 * count)  # header, value, tail of each block, in order
         if all(seg_of[n] & 15 == 0 for n in distinct):  # every block ends on the grid: no gaps
-            starts = list(itertools.accumulate(segs, initial=first))
-            end = starts.pop()
+            end = first + sum(segs)
+            # (iterators, one item too many: _settle zips them once, if ever)
+            starts = itertools.accumulate(segs, initial=first)
             addresses = itertools.accumulate(segs, initial=first + hsize)
         else:
             starts, gaps, end = [], [], cursor
@@ -277,7 +293,7 @@ class StaticLayout:
             gaps[0] = 0  # (the bytes before the first block are added below)
             parts = [""] * (4 * count)  # with the zero units before each block
             parts[0::4] = map(_PAD_UNITS.__getitem__, gaps)
-            addresses = [block + hsize for block in starts]
+            addresses = map(operator.add, starts, itertools.repeat(hsize))
         if end > _U32_MAX:
             return False
         # The run's image as one str, encoded once: headers, zero padding and tails are even-
@@ -292,12 +308,14 @@ class StaticLayout:
         buf += _ZEROS[first - cursor]  # (the cursor may be odd; the blocks after it are not)
         buf += "".join(parts).encode("utf-16-le", "surrogatepass")
         del parts
-        self._blocks.extend(zip(addresses, starts, map(mm_of.__getitem__, lengths),
-                                itertools.repeat(self._gc_info), itertools.repeat(sid),
-                                map(size_of.__getitem__, lengths), itertools.repeat("string"), names, values, segs))
-        if intern:
-            self._pending.append((fresh, values, first_index))
-        self._named.extend(zip(names, range(first_index, first_index + len(values))))
+        run = _Run()
+        run.first, run.named = first_index, len(self._named)
+        run.fresh = fresh if intern else None
+        run.values, run.names, run.lengths, run.segs = values, names, lengths, segs
+        run.addresses, run.starts, run.mm_of, run.size_of = addresses, starts, mm_of, size_of
+        self._pending.append(run)
+        self._blocks.extend(itertools.repeat(None, count))
+        self._named.extend(itertools.repeat(None, count))
         self._cursor = end
         return True
 
@@ -445,6 +463,7 @@ class StaticLayout:
 
     def segments(self) -> list[tuple[int, bytes]]:
         """One (offset, bytes) per object block, exactly as asc emits them."""
+        self._settle()
         buf, base = self._buf, self.base
         return [(b[1], bytes(buf[b[1] - base:b[1] - base + b[9]])) for b in self._blocks]
 
@@ -453,6 +472,7 @@ class StaticLayout:
         return bytes(self._buf)
 
     def report(self) -> dict:
+        self._settle()
         return {
             "abi": self.abi_name,
             "as_version": self.abi.version_text,
@@ -580,6 +600,14 @@ _ZEROS = tuple(bytes(n) for n in range(16))
 _PAD_UNITS = tuple("\0" * (n // 2) for n in range(16))  # even gaps as UTF-16 code units  # padding to the 16-byte block grid
 _ARRAY = struct.Struct("<IIii")  # Array<T>: buffer, dataStart, byteLength, length_
 _VIEW = struct.Struct("<IIi")    # typed arrays (ArrayBufferView): buffer, dataStart, byteLength
+
+
+class _Run:
+    """A run of strings laid out whole, its block tuples and names not written out yet
+    (StaticLayout._settle): the columns they are made of."""
+
+    __slots__ = ("first", "named", "fresh", "values", "names", "lengths", "segs", "addresses", "starts", "mm_of",
+                 "size_of")
 
 
 class _ScalarArrays(dict):
