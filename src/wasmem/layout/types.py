@@ -102,7 +102,22 @@ TYPED_ARRAYS = {
 }
 
 
-class Ref:
+class _ByName:
+    """A type that is its canonical spelling (``name``): equal, hashed and shown by it."""
+
+    __slots__ = ()
+
+    def __eq__(self, other) -> bool:
+        return other.__class__ is self.__class__ and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.name!r})"
+
+
+class Ref(_ByName):
     """A managed reference type: ``kind`` is string, ArrayBuffer, Array, StaticArray or typed."""
 
     __slots__ = ("kind", "elem", "nullable", "typed_name", "name")
@@ -118,15 +133,6 @@ class Ref:
             name = f"{kind}<{elem.name}>"
         self.name = name + " | null" if nullable else name  # the canonical spelling, a dict key
 
-    def __eq__(self, other) -> bool:
-        return other.__class__ is Ref and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(self.name)
-
-    def __repr__(self) -> str:
-        return f"Ref({self.name!r})"
-
     def non_null(self) -> "Ref":
         return Ref(self.kind, self.elem, False, self.typed_name) if self.nullable else self
 
@@ -134,7 +140,7 @@ class Ref:
 STRING = Ref("string")  # one instance: the builder's bulk path tests identity
 
 
-class CType:
+class CType(_ByName):
     """A headerless C-abi type: cstring, bytes, a scalar, or an array of scalars."""
 
     __slots__ = ("kind", "elem", "name", "align")
@@ -143,15 +149,6 @@ class CType:
         self.kind, self.elem = kind, elem  # kind: "cstring" | "bytes" | "scalar" | "array"
         self.name = elem.name if kind == "scalar" else f"{elem.name}[]" if kind == "array" else kind
         self.align = elem.size if elem else 1
-
-    def __eq__(self, other) -> bool:
-        return other.__class__ is CType and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(self.name)
-
-    def __repr__(self) -> str:
-        return f"CType({self.name!r})"
 
 
 def _show(value) -> str:
