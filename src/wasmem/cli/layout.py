@@ -31,20 +31,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import gc
-
-    # A large spec is ~10 objects per entry, none of them in a cycle: the cyclic
-    # collector would only walk them again and again (~100 ms of 100,000 entries).
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
-        return _run(args)
-    finally:
-        if gc_was_on:
-            gc.enable()
-
-
-def _run(args) -> int:
     from ..layout.spec import build_layout, load_spec
 
     with about(args.spec):
