@@ -38,8 +38,8 @@ class VectorView:
     @classmethod
     def decode(cls, payload, base: int):
         what = cls.__name__[:-4].lower() + "s"
-        return cls([cls.entry(v, bytes(raw), off)
-                    for v, raw, off in E.read_vector(payload, base, cls.reader, what)])
+        # a copy of the payload, not a view of the file: each entry's raw slice is bytes at once
+        return cls(E.read_vector(bytes(payload), base, cls.reader, what, cls.entry))
 
     def encode(self) -> bytes:
         return encode_u(len(self.entries)) + b"".join(e.encode() for e in self.entries)

@@ -189,21 +189,29 @@ def encode_data_segment(flags: int, memory: int, offset_expr, data) -> bytes:
     return out + encode_u(len(data)) + bytes(data)
 
 
-def read_vector(buf, base: int, reader, what: str):
-    """Decode a whole vector section payload: [(value, raw bytes, offset)].
-    Checks the count against the bytes left and that nothing is left over."""
+def read_vector(buf, base: int, reader, what: str, make=None):
+    """Decode a whole vector section payload: [make(value, raw bytes, offset)] (by default
+    the tuple of the three). Checks the count against the bytes left and that nothing
+    is left over."""
+    if make is None:
+        make = _triple
     try:
         n, p = read_count(buf, 0)
         out = []
+        add = out.append
         for _ in range(n):
             start = p
             value, p = reader(buf, p)
-            out.append((value, buf[start:p], start))
+            add(make(value, buf[start:p], start))
         if p != len(buf):
             raise DecodeError(f"section size mismatch: {len(buf) - p} bytes left over after the {n} {what}", p)
         return out
     except DecodeError as e:
         raise DecodeError(e.message, base + (e.offset or 0)) from None
+
+
+def _triple(*values):
+    return values
 
 
 # -- the name section's maps ------------------------------------------------------
