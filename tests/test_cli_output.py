@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, strategies as st
 
-from wasmem.cli._common import json_text
+from wasmem.cli._common import json_text, record_encoder
 
 DOCS = [
     ({"a": 1, "segments": []}, ("segments",)),
@@ -35,3 +36,14 @@ def test_segments_print_a_line_each():
     text = json_text({"size": 8, "segments": [{"index": 0, "size": 2}, {"index": 1, "size": 3}]}, ("segments",))
     assert text == ('{\n  "size": 8,\n  "segments": [\n    {"index": 0, "size": 2},\n'
                     '    {"index": 1, "size": 3}\n  ]\n}')
+
+
+_scalar = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=8))
+_value = st.recursive(_scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                       st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+                      max_leaves=8)
+
+
+@given(_value)
+def test_record_encoder_equals_the_json_encoder(value):
+    assert record_encoder()(value) == json.JSONEncoder(ensure_ascii=False).encode(value)

@@ -85,7 +85,7 @@ def json_text(doc: dict, rows=()) -> str:
 
     if not any(k in doc for k in rows):
         return json.dumps(doc, indent=2, ensure_ascii=False)
-    compact = json.JSONEncoder(ensure_ascii=False).encode
+    compact = record_encoder()
     parts = []
     for key, value in doc.items():
         if key in rows and isinstance(value, list):
@@ -94,6 +94,20 @@ def json_text(doc: dict, rows=()) -> str:
             body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
         parts.append(f"  {json.dumps(key, ensure_ascii=False)}: {body}")
     return "{\n" + ",\n".join(parts) + "\n}"
+
+
+def record_encoder():
+    """A function giving one value's compact JSON (what ``JSONEncoder(ensure_ascii=False)
+    .encode`` gives) from json's C encoder, made once: ``encode`` makes it anew for every
+    call, half the time of 110,000 rows."""
+    import json
+    from json import encoder
+
+    if encoder.c_make_encoder is None:  # (an interpreter without json's C accelerator)
+        return json.JSONEncoder(ensure_ascii=False).encode
+    chunks = encoder.c_make_encoder(None, json.JSONEncoder().default, encoder.encode_basestring, None,
+                                    ": ", ", ", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
 
 
 def print_json(doc, rows=()) -> None:
