@@ -163,7 +163,8 @@ class DataView(VectorView):
     def span_table(self, memory: int = 0):
         """(indices, offsets, sizes) of the active segments of ``memory`` with a constant
         offset, in section order, without making segment objects (the scan's own columns
-        when every segment is one); computed once per memory while the scan stands."""
+        when every segment is one, so read them, never change them); computed once per
+        memory while the scan stands."""
         cache = self.__dict__.setdefault("_spans", {}) if self._entries is None else {}
         if memory not in cache:
             if self._entries is None:

@@ -277,8 +277,8 @@ class StaticLayout:
         cursor = self._cursor
         first = ((cursor + r_add) & ~15) - r_sub
         count = len(values)
-        parts = [""] * (3 * count)  # header, value, tail of each block, in order
         if all(seg_of[n] & 15 == 0 for n in distinct):  # every block ends on the grid: no gaps
+            parts = [""] * (3 * count)  # header, value, tail of each block, in order
             end = first + sum(segs)
             # (iterators, one item too many: _settle zips them once, if ever)
             starts = itertools.accumulate(segs, initial=first)
@@ -291,7 +291,7 @@ class StaticLayout:
                 gaps.append(block - end)
                 end = block + seg
             gaps[0] = 0  # (the bytes before the first block are added below)
-            parts = [""] * (4 * count)  # with the zero units before each block
+            parts = [""] * (4 * count)  # zero units, header, value, tail of each block
             parts[0::4] = map(_PAD_UNITS.__getitem__, gaps)
             addresses = map(operator.add, starts, itertools.repeat(hsize))
         if end > _U32_MAX:
