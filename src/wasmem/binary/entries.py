@@ -79,10 +79,14 @@ def read_globaltype(buf, pos: int):
 
 
 def read_kind(buf, pos: int, what: str) -> tuple[str, int]:
-    b = _byte(buf, pos, f"an {what} kind")
-    if b not in KINDS:
+    try:
+        b = buf[pos]
+    except IndexError:  # (the message is made only on error: this runs once per import and export)
+        raise DecodeError(f"unexpected end of input while reading an {what} kind", len(buf)) from None
+    kind = KINDS.get(b)
+    if kind is None:
         raise DecodeError(f"malformed {what} kind 0x{b:02x}", pos)
-    return KINDS[b], pos + 1
+    return kind, pos + 1
 
 
 def read_import(buf, pos: int):
