@@ -86,17 +86,7 @@ class Scan:
 
 def records(scan: Scan):
     """Every segment's ``Scan.record``, in order."""
-    start = scan.body
-    odd = scan.odd
-    for i, (ds, n, const) in enumerate(zip(scan.data_start, scan.size, scan.const)):
-        de = ds + n
-        o = odd.get(i)
-        if o is None:
-            yield start, de, 0, 0, start + 1, ds - (1 if n < 0x80 else 2), const, ds, de
-        else:
-            s, es, ee, flags, memory = o
-            yield s, de, flags, memory, es, ee, const, ds, de
-        start = de
+    return map(scan.record, range(len(scan)))
 
 
 def scan_data(payload, base: int) -> Scan:
