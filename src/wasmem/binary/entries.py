@@ -23,11 +23,13 @@ MEMORY_FLAGS = LIMITS_MAX | LIMITS_SHARED | LIMITS_64 | LIMITS_PAGE
 TABLE_FLAGS = LIMITS_MAX | LIMITS_SHARED | LIMITS_64
 
 
-def _byte(buf, pos: int, what: str) -> int:
+def _byte(buf, pos: int, what: str, *args) -> int:
+    """The byte at ``pos``; at the end of input, an error about reading ``what.format(*args)``
+    (formatted only then: some readers run once per entry)."""
     try:
         return buf[pos]
     except IndexError:
-        raise DecodeError(f"unexpected end of input while reading {what}", len(buf)) from None
+        raise DecodeError(f"unexpected end of input while reading {what.format(*args)}", len(buf)) from None
 
 
 def read_name(buf, pos: int, what: str = "name") -> tuple[str, int]:
@@ -79,10 +81,7 @@ def read_globaltype(buf, pos: int):
 
 
 def read_kind(buf, pos: int, what: str) -> tuple[str, int]:
-    try:
-        b = buf[pos]
-    except IndexError:  # (the message is made only on error: this runs once per import and export)
-        raise DecodeError(f"unexpected end of input while reading an {what} kind", len(buf)) from None
+    b = _byte(buf, pos, "an {} kind", what)
     kind = KINDS.get(b)
     if kind is None:
         raise DecodeError(f"malformed {what} kind 0x{b:02x}", pos)
