@@ -232,11 +232,11 @@ class DataView(VectorView):
         segments of ``memory`` put there, in section order (a later segment wins)."""
         end = address + len(out)
         index, offsets, sizes = self.span_table(memory)
-        if self._entries is None:  # straight from the scan: no slices of unused data
-            scan, payload = self._scan, self._payload
-            n, data_start = len(scan), scan.data_start
+        if self._entries is None:  # the first n segments are only scanned: bytes from the payload
+            n, data_start, payload = len(self._scan), self._scan.data_start, self._payload
         else:
-            n = 0
+            n, data_start, payload = 0, None, None
+        objects = self._segments()
         for i, off, size in zip(index, offsets, sizes):
             if off < end and off + size > address:
                 s = off if off > address else address
@@ -245,7 +245,7 @@ class DataView(VectorView):
                     ds = data_start[i] - off
                     out[s - address:e - address] = payload[ds + s:ds + e]
                 else:
-                    out[s - address:e - address] = self._segments()[i - n].data[s - off:e - off]
+                    out[s - address:e - address] = objects[i - n].data[s - off:e - off]
 
     def stats(self) -> dict:
         if self._entries is None:
