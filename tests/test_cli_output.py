@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from wasmem.cli._common import json_text, record_encoder
+from wasmem.cli.jsonout import compact_encoder, indented, json_text
 
 DOCS = [
     ({"a": 1, "segments": []}, ("segments",)),
@@ -45,5 +45,35 @@ _value = st.recursive(_scalar, lambda inner: st.one_of(st.lists(inner, max_size=
 
 
 @given(_value)
-def test_record_encoder_equals_the_json_encoder(value):
-    assert record_encoder()(value) == json.JSONEncoder(ensure_ascii=False).encode(value)
+def test_compact_encoder_equals_the_json_encoder(value):
+    assert compact_encoder()(value) == json.JSONEncoder(ensure_ascii=False).encode(value)
+
+
+_keyed = st.recursive(_scalar, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.tuples(inner, inner),
+    st.dictionaries(st.one_of(st.text(max_size=4), st.integers(-5, 5), st.booleans(), st.none(), st.floats()),
+                    inner, max_size=3)), max_leaves=10)
+
+
+@given(_keyed)
+def test_indented_equals_jsons_indent(value):
+    assert indented(value, compact_encoder()) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@given(st.dictionaries(st.text(max_size=4), _keyed, max_size=4))
+def test_json_text_without_rows_equals_jsons_indent(doc):
+    assert json_text(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def test_an_unknown_type_is_refused_as_json_refuses_it():
+    with pytest.raises(TypeError, match="Object of type bytes is not JSON serializable"):
+        json_text({"a": [b"x"]})
+
+
+def test_json_output_does_not_import_json_or_re():
+    import subprocess
+    import sys
+
+    code = ("import sys; from wasmem.cli.jsonout import json_text; json_text({'a': [1, {'b': 2.5}]}, ('a',)); "
+            "print(sorted({'json', 're'} & set(sys.modules)))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

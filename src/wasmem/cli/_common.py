@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import WasmError
+from .jsonout import json_text
 
 
 def number(text: str) -> int:
@@ -74,40 +75,6 @@ def add_output_arguments(parser) -> None:
 
 def output_path(args, input_path) -> str:
     return input_path if args.in_place else args.output
-
-
-def json_text(doc: dict, rows=()) -> str:
-    """``doc`` as JSON indented by 2, except that the lists under the top-level keys in
-    ``rows`` come one compact item per line: json's indenting encoder is pure Python
-    (98,450 data segments took it seconds), its compact one is C, and a list of records
-    reads best a record a line anyway."""
-    import json  # 3 ms: only for JSON output
-
-    if not any(k in doc for k in rows):
-        return json.dumps(doc, indent=2, ensure_ascii=False)
-    compact = record_encoder()
-    parts = []
-    for key, value in doc.items():
-        if key in rows and isinstance(value, list):
-            body = "[\n    " + ",\n    ".join(map(compact, value)) + "\n  ]" if value else "[]"
-        else:  # (JSON strings hold no raw newline: every newline here is indentation)
-            body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        parts.append(f"  {json.dumps(key, ensure_ascii=False)}: {body}")
-    return "{\n" + ",\n".join(parts) + "\n}"
-
-
-def record_encoder():
-    """A function giving one value's compact JSON (what ``JSONEncoder(ensure_ascii=False)
-    .encode`` gives) from json's C encoder, made once: ``encode`` makes it anew for every
-    call, half the time of 110,000 rows."""
-    import json
-    from json import encoder
-
-    if encoder.c_make_encoder is None:  # (an interpreter without json's C accelerator)
-        return json.JSONEncoder(ensure_ascii=False).encode
-    chunks = encoder.c_make_encoder(None, json.JSONEncoder().default, encoder.encode_basestring, None,
-                                    ": ", ", ", False, False, True)
-    return lambda value: "".join(chunks(value, 0))
 
 
 def print_json(doc, rows=()) -> None:
