@@ -7,9 +7,10 @@ import math
 import struct
 
 import pytest
+from hypothesis import given, strategies as st
 
 from wasmem.errors import SpecError
-from wasmem.layout.spec import build_layout, load_spec, parse_spec
+from wasmem.layout.spec import _read_json, build_layout, load_spec, parse_spec
 
 
 def write(tmp_path, name, text):
@@ -139,3 +140,47 @@ def test_c_abi_spec():
         parse_spec({"abi": "c", "object": [{"name": "a", "type": "u8[]", "value": [1], "id": 3}]})
     with pytest.raises(SpecError, match=r'object 0 "a" \(u8\[\]\): value\[0\]: 256 does not fit u8'):
         layout_of({"abi": "c", "object": [{"name": "a", "type": "u8[]", "value": [256]}]})
+
+
+# The spec's JSON goes through json's C scanner directly (no json import on the layout
+# path): it must read exactly what json.loads reads and refuse exactly what it refuses.
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=6)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=4), inner, max_size=4)),
+    max_leaves=12)
+
+
+@given(_json_values, st.sampled_from(["", " ", "\n\t", "\r\n "]))
+def test_spec_json_reads_as_json_loads_reads(value, blank):
+    text = blank + json.dumps(value, indent=None if len(blank) % 2 else 1) + blank
+    assert repr(_read_json(text)) == repr(json.loads(text))  # (repr: NaN is not equal to itself)
+
+
+@given(st.text(alphabet='{}[]",:0123456789.eE+-tfnrul \\\n\ufeffaxNIn', max_size=24))
+def test_spec_json_refuses_what_json_loads_refuses(text):
+    try:
+        expected = json.loads(text)
+    except json.JSONDecodeError as e:
+        with pytest.raises(SpecError) as caught:
+            _read_json(text)
+        assert str(caught.value) == f"bad JSON at line {e.lineno} column {e.colno}: {e.msg}"
+    else:
+        assert repr(_read_json(text)) == repr(expected)
+
+
+def test_spec_json_does_not_import_json_or_re():
+    import subprocess
+    import sys
+
+    code = ("import sys; from wasmem.layout.spec import _read_json; "
+            "assert _read_json(' {\"object\": [{\"name\": \"a\", \"value\": [1.5, NaN, true]}]} ')['object'][0]['name'] == 'a'; "
+            "print(sorted({'json', 're'} & set(sys.modules)))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+@pytest.mark.parametrize("name,text", [("deep.json", "[" * 100_000 + "]" * 100_000),
+                                       ("deep2.json", '{"object": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+                                       ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000)])
+def test_a_spec_nested_past_the_recursion_limit_is_a_spec_error(tmp_path, name, text):
+    with pytest.raises(SpecError, match="nested too deeply to read"):
+        load_spec(write(tmp_path, name, text))

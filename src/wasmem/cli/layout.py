@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from ._common import about, json_text, number
@@ -110,6 +109,8 @@ def _wat_bytes(data: bytes) -> str:
 
 
 def preview(value, limit: int = 32) -> str:
+    import json  # (the map format only)
+
     if isinstance(value, (bytes, bytearray)):
         text = value[:12].hex(" ") + (" …" if len(value) > 12 else "")
     elif isinstance(value, str):

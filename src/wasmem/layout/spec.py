@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import operator
 import os
 from collections import namedtuple
@@ -30,7 +29,7 @@ class ObjectSpec(namedtuple("ObjectSpec", "index name type value id align")):
     __slots__ = ()
 
     def label(self) -> str:
-        return f"object {self.index} {json.dumps(self.name, ensure_ascii=False)} ({self.type})"
+        return f"object {self.index} {_quoted(self.name)} ({self.type})"
 
 
 class Spec:
@@ -79,6 +78,55 @@ class Spec:
         return ObjectSpec(i, name, t.name, value, extra, None)
 
 
+def _quoted(name) -> str:
+    import json  # (error messages only)
+
+    return json.dumps(name, ensure_ascii=False)
+
+
+class _JsonOptions:
+    """What json's C scanner reads from its decoder: json.loads's defaults."""
+
+    strict = True
+    object_hook = object_pairs_hook = None
+    parse_float, parse_int = float, int
+    parse_constant = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.__getitem__
+
+
+_TOO_DEEP = "bad spec: lists or tables nested too deeply to read"
+
+
+def _read_json(text: str):
+    """``json.loads(text)`` through json's C scanner, without importing json (and with it
+    re: 7-10 ms of the command's start); a document the scanner does not take whole goes
+    to json.loads, which says where it is bad. (The scanner is json.loads's own: the same
+    values, the same limits.)"""
+    try:
+        from _json import make_scanner
+    except ImportError:
+        make_scanner = None
+    if make_scanner is not None:
+        blank = " \t\n\r"  # json's whitespace
+        start = len(text) - len(text.lstrip(blank))
+        try:
+            doc, end = make_scanner(_JsonOptions)(text, start)
+        except (StopIteration, ValueError):
+            pass  # (json.loads raises the same, with a line and column)
+        except RecursionError:
+            raise SpecError(_TOO_DEEP) from None
+        else:
+            if not text[end:].strip(blank):
+                return doc
+    import json
+
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise SpecError(_TOO_DEEP) from None
+    except json.JSONDecodeError as e:
+        raise SpecError(f"bad JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
+
+
 def load_spec(path, abi: str | None = None) -> Spec:
     """Read and check a spec file (.toml or .json; otherwise sniffed); ``abi`` overrides the spec's."""
     path = os.fspath(path)
@@ -96,10 +144,7 @@ def load_spec(path, abi: str | None = None) -> Spec:
         raise SpecError(f"spec is not UTF-8 text (byte {e.start})") from e
     del data
     if kind == ".json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError(f"bad JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
+        doc = _read_json(text)
     else:
         import tomllib
 
@@ -107,6 +152,8 @@ def load_spec(path, abi: str | None = None) -> Spec:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"bad TOML: {e}") from e
+        except RecursionError:
+            raise SpecError(_TOO_DEEP) from None
     spec = parse_spec(doc, folder=os.path.dirname(os.path.abspath(path)), abi=abi)
     spec.path = path
     return spec
@@ -241,7 +288,7 @@ def _check_objects(objects: list, folder, c_abi: bool, spec: Spec) -> None:
 
 
 def _where(i: int, name=None) -> str:
-    return f"object {i}" if name is None else f"object {i} {json.dumps(name, ensure_ascii=False)}"
+    return f"object {i}" if name is None else f"object {i} {_quoted(name)}"
 
 
 def _parse_object(i: int, o, folder, c_abi: bool) -> tuple:
