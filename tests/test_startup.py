@@ -1,0 +1,53 @@
+"""What a command imports: a build step runs wasmem once per module, so a module a command
+does not use must stay off its start-up path. Measured on the installed script itself
+(src/bin/wasmem, not an entry point: pip's wrapper imports re)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "src" / "bin" / "wasmem"
+PLAIN = ROOT / "fixtures" / "import-memory" / "0.28.20-strings" / "plain.wasm"
+
+# re and json (with enum, functools and collections behind them) are 25M instructions, as
+# much as all of `wasmem info` on a 700 KB module; wasmtime and construct are 0.1 s and 0.05 s.
+NEVER = {"re", "json", "enum", "argparse", "typing", "contextlib", "wasmtime", "construct"}
+
+
+def imported(args: list[str], tmp_path: Path) -> set[str]:
+    run = subprocess.run([sys.executable, "-X", "importtime", str(SCRIPT), *args], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.parametrize("args", [
+    ["info", str(PLAIN)],
+    ["info", "--json", "--segments", str(PLAIN)],
+    ["import-memory", str(PLAIN), "-o", "out.wasm", "--zero-fill"],
+    ["import-memory", str(PLAIN), "-o", "out.wasm", "--shared", "--maximum", "4"],
+    ["export-memory", str(PLAIN), "-o", "out.wasm", "--name", "mem2"],
+    ["set-memory", str(PLAIN), "-o", "out.wasm", "--initial", "3"],
+], ids=lambda a: a[0] + (" --json" if "--json" in a else ""))
+def test_a_command_imports_nothing_it_does_not_use(args, tmp_path):
+    assert imported(args, tmp_path) & NEVER == set()
+
+
+def test_layout_of_a_json_spec_imports_no_json(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"object": [{"name": "s", "type": "string", "value": "é"},
+                                           {"name": "a", "type": "Array<i32>", "value": [1, 2]}]}))
+    assert imported(["layout", str(spec), "--format", "bin", "-o", "out.bin"], tmp_path) & NEVER == set()
+    assert (tmp_path / "out.bin").stat().st_size > 0
+
+
+def test_the_script_is_what_pyproject_installs():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'script-files = ["src/bin/wasmem"]' in text and "[project.scripts]" not in text
+    assert SCRIPT.read_text().startswith("#!python\n")  # (pip points it at the environment's python)
