@@ -76,6 +76,22 @@ def test_runs_of_one_type_equal_add_one_by_one(runs, version, base, intern, near
     _compare([o for run in runs for o in run], version, base, intern, near_top)
 
 
+# runs of arrays of one length (add_many lays those out in whole-list steps, _add_even_array_run)
+_even_run = st.tuples(st.sampled_from([t for t in _ARRAY_TYPES if not t.startswith("StaticArray")]),
+                      st.integers(0, 5), st.integers(1, 7)).flatmap(
+    lambda tnk: st.lists(_scalar_values(parse_type(tnk[0]).elem.name).filter(lambda v: len(v) == tnk[1])
+                         if tnk[1] <= 2 else st.lists(st.integers(0, 100), min_size=tnk[1], max_size=tnk[1]),
+                         min_size=tnk[2], max_size=tnk[2]).map(
+        lambda values: [(tnk[0], v, None) for v in values]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_even_run, _run), max_size=4), st.sampled_from(["0.9.4", "0.16.1", "0.17.1", "0.17.14", "0.28.20"]),
+       st.integers(0, 300), st.booleans(), st.booleans())
+def test_runs_of_arrays_of_one_length_equal_add_one_by_one(runs, version, base, intern, near_top):
+    _compare([o for run in runs for o in run], version, base, intern, near_top)
+
+
 def _compare(objects, version, base, intern, near_top):
     if near_top:  # so that some layouts pass the end of 32-bit memory
         base = 0xFFFFFFFF - 40 * base

@@ -72,18 +72,11 @@ class StaticLayout:
         self._named: list[tuple] = []
 
     def _settle(self) -> None:
-        """Write out the pending string runs: their block tuples and names in the places
-        kept for them, their strings into the intern dict. A run's image is laid out at
-        once; the rest waits until something reads it (``--format bin`` never does)."""
+        """Write out the pending runs (strings, arrays): their block tuples and names in the
+        places kept for them, a string run's strings into the intern dict. A run's image is
+        laid out at once; the rest waits until something reads it (``--format bin`` never does)."""
         for run in self._pending:
-            first, n = run.first, len(run.values)
-            self._blocks[first:first + n] = zip(
-                run.addresses, run.starts, map(run.mm_of.__getitem__, run.lengths), itertools.repeat(self._gc_info),
-                itertools.repeat(self._string_id), map(run.size_of.__getitem__, run.lengths),
-                itertools.repeat("string"), run.names, run.values, run.segs)
-            self._named[run.named:run.named + n] = zip(run.names, range(first, first + n))
-            if run.fresh is not None:
-                self._interned.update(zip(run.values, range(first, first + n)))
+            run.settle(self)
         self._pending.clear()
 
     @property
@@ -345,10 +338,13 @@ class StaticLayout:
         h_tail = _ZEROS[h_seg - hsize - head_size]
         view = _ARRAY.pack if is_array else _VIEW.pack
         tname = t.name
+        cursor = self._cursor
+        n = len(values[0])
+        if list(map(len, values)).count(n) == len(values):
+            return self._add_even_array_run(t, values, names, data, n, n * esize, rid, head_size, head_known)
         pieces, new_blocks, new_named = [], [], []
         put = pieces.append
         index = len(self._blocks)
-        cursor = self._cursor
         at = 0
         for value, name in zip(values, names):
             n = len(value)
@@ -385,6 +381,55 @@ class StaticLayout:
         self._blocks.extend(new_blocks)
         self._named.extend(new_named)
         self._cursor = cursor
+        return True
+
+    def _add_even_array_run(self, t: Ref, values: list, names: list, data: bytes, n: int, size: int, rid: int,
+                            head_size: int, head_known: tuple) -> bool:
+        """_add_array_run for arrays of ``n`` elements each (``size`` payload bytes), in whole-list
+        steps: each array's two blocks sit one stride after the previous array's, so the image
+        is the same few pieces over again, with each array's payload and pointers, and the block
+        tuples are made only when read (_ArrayRun.settle). Same result as the loop
+        (tests/test_layout_bulk.py)."""
+        r_add, r_sub = self._round
+        hsize, ab = self._header_size, self.abi.ids.array_buffer
+        cache = self._sized_any
+        known = cache.get((size, ab))
+        if known is None:
+            known = cache[size, ab] = self.abi.sized(size, ab)
+        mm, seg, header = known
+        h_mm, h_seg, h_header = head_known
+        cursor = self._cursor
+        count = len(values)
+        block = ((cursor + r_add) & ~15) - r_sub  # the first buffer's block
+        head = ((block + seg + r_add) & ~15) - r_sub  # the first array's block
+        stride = ((head + h_seg + r_add) & ~15) - r_sub - block  # (a multiple of 16: both are on the grid)
+        end = head + h_seg + (count - 1) * stride
+        if end > _U32_MAX:
+            return False
+        buffers = range(block + hsize, block + hsize + count * stride, stride)
+        repeat = itertools.repeat
+        if t.kind == "Array":
+            views = map(_ARRAY.pack, buffers, buffers, repeat(size, count), repeat(n, count))
+        else:
+            views = map(_VIEW.pack, buffers, buffers, repeat(size, count))
+        # between a payload and its array's pointers: the buffer's tail, the gap, the array's header;
+        # between the pointers and the next payload: the array's tail, the gap, the next buffer's header
+        inner = _ZEROS[seg - hsize - size] + bytes(head - block - seg) + h_header
+        outer = _ZEROS[h_seg - hsize - head_size] + bytes(stride - (head - block) - h_seg) + header
+        buf = self._buf
+        buf += _ZEROS[block - cursor]
+        buf += header
+        buf += outer.join(map(inner.join, zip(_chunks(data, size, count), views)))
+        buf += _ZEROS[h_seg - hsize - head_size]
+        run = _ArrayRun()
+        run.first, run.named = len(self._blocks), len(self._named)
+        run.values, run.names, run.data, run.stride, run.size = values, names, data, stride, size
+        run.buffer, run.head, run.known, run.head_known = block + hsize, head + hsize, known, head_known
+        run.rid, run.tname, run.head_size = rid, t.name, head_size
+        self._pending.append(run)
+        self._blocks.extend(repeat(None, 2 * count))
+        self._named.extend(repeat(None, count))
+        self._cursor = end
         return True
 
     def _add_scalar_array(self, t: Ref, value: list, name, rid) -> None:
@@ -608,6 +653,52 @@ class _Run:
 
     __slots__ = ("first", "named", "fresh", "values", "names", "lengths", "segs", "addresses", "starts", "mm_of",
                  "size_of")
+
+    def settle(self, lay: StaticLayout) -> None:
+        first, n = self.first, len(self.values)
+        lay._blocks[first:first + n] = zip(
+            self.addresses, self.starts, map(self.mm_of.__getitem__, self.lengths), itertools.repeat(lay._gc_info),
+            itertools.repeat(lay._string_id), map(self.size_of.__getitem__, self.lengths),
+            itertools.repeat("string"), self.names, self.values, self.segs)
+        lay._named[self.named:self.named + n] = zip(self.names, range(first, first + n))
+        if self.fresh is not None:
+            lay._interned.update(zip(self.values, range(first, first + n)))
+
+
+class _ArrayRun:
+    """A run of arrays of one type and length laid out whole (StaticLayout._add_array_run):
+    every array's buffer and header block sit ``stride`` bytes after the previous one's,
+    so the block tuples follow from the first array's places."""
+
+    __slots__ = ("first", "named", "values", "names", "data", "stride", "buffer", "head", "size", "known",
+                 "head_known", "rid", "tname", "head_size")
+    fresh = None  # (no strings to intern)
+
+    def settle(self, lay: StaticLayout) -> None:
+        first, count, stride, size = self.first, len(self.values), self.stride, self.size
+        hsize, gc = lay._header_size, lay._gc_info
+        mm, seg, _ = self.known
+        h_mm, h_seg, _ = self.head_known
+        buffers = range(self.buffer, self.buffer + count * stride, stride)
+        heads = range(self.head, self.head + count * stride, stride)
+        repeat = itertools.repeat
+        buffer_blocks = zip(buffers, map(operator.sub, buffers, repeat(hsize)), repeat(mm), repeat(gc),
+                            repeat(lay.abi.ids.array_buffer), repeat(size), repeat("ArrayBuffer"),
+                            [("" if name is None else name) + ".buffer" for name in self.names],
+                            _chunks(self.data, size, count), repeat(seg))
+        head_blocks = zip(heads, map(operator.sub, heads, repeat(hsize)), repeat(h_mm), repeat(gc), repeat(self.rid),
+                          repeat(self.head_size), repeat(self.tname), self.names, self.values, repeat(h_seg))
+        end = first + 2 * count
+        lay._blocks[first:end:2] = buffer_blocks
+        lay._blocks[first + 1:end:2] = head_blocks
+        lay._named[self.named:self.named + count] = zip(self.names, range(first + 1, end, 2))
+
+
+def _chunks(data: bytes, size: int, count: int):
+    """The first ``count`` slices of ``size`` bytes of ``data``, in order (C-level steps)."""
+    if not size:
+        return itertools.repeat(b"", count)
+    return map(data.__getitem__, map(slice, range(0, count * size, size), range(size, count * size + 1, size)))
 
 
 class _ScalarArrays(dict):
