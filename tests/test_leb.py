@@ -89,3 +89,18 @@ def test_signed_encoder_equals_the_leb128_package(v):
     import leb128
 
     assert leb.encode_s(v) == bytes(leb128.i.encode(v))
+
+
+# The encoders' short forms (no loop) end where a byte more is needed: every boundary,
+# both sides, against the leb128 package.
+_EDGES = sorted({e + d for k in range(1, 10) for e in (1 << (7 * k - 1), 1 << (7 * k), -(1 << (7 * k - 1)))
+                 for d in (-1, 0, 1)} | {0, -1, 1})
+
+
+def test_encoders_at_every_length_boundary():
+    import leb128
+
+    for v in _EDGES:
+        assert leb.encode_s(v) == bytes(leb128.i.encode(v)), v
+        if v >= 0:
+            assert leb.encode_u(v) == bytes(leb128.u.encode(v)), v

@@ -137,8 +137,12 @@ def encode_u(value: int, width: int | None = None) -> bytes:
     proves the two equal."""
     if value < 0:
         raise ValueError(f"unsigned LEB128 of negative value {value}")
-    if width is None and value < 0x80:
-        return bytes((value,))
+    if width is None and value < 0x200000:  # up to 3 bytes without the loop (indices, sizes, names)
+        if value < 0x80:
+            return bytes((value,))
+        if value < 0x4000:
+            return bytes((value & 0x7F | 0x80, value >> 7))
+        return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))
     out = bytearray()
     while True:
         b = value & 0x7F
@@ -156,6 +160,14 @@ def encode_u(value: int, width: int | None = None) -> bytes:
 
 def encode_s(value: int, width: int | None = None) -> bytes:
     """Signed LEB128: minimal, or padded to ``width`` bytes with sign-extension bytes."""
+    if width is None and -0x40 <= value < 0x8000000:  # up to 4 bytes without the loop (addresses)
+        if value < 0x40:
+            return bytes((value & 0x7F,))
+        if value < 0x2000:
+            return bytes((value & 0x7F | 0x80, value >> 7))
+        if value < 0x100000:
+            return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))
+        return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14 & 0x7F | 0x80, value >> 21))
     out = bytearray()
     while True:
         b = value & 0x7F
