@@ -260,6 +260,24 @@ def test_heap_placement_moves_data_end_stack_and_heap(capsys, tmp_path):
     assert mem.limits.min * 65536 >= new["__heap_base"]
 
 
+def test_exported_objects_are_written_as_the_grammar_encodes_them(capsys, tmp_path):
+    # add-data makes each object's global and export with its bytes; they must be the
+    # canonical encoding, and the output must decode to the same entries.
+    out = tmp_path / "out.wasm"
+    code, report, _ = add_data(capsys, PLAIN, out)
+    assert code == 0
+    before, after = Module.from_file(PLAIN / "module.wasm"), Module.from_file(out)
+    new_globals = after.defined_globals[len(before.defined_globals):]
+    new_exports = after.exports[len(before.exports):]
+    named = [o for o in report["objects"] if o["name"] is not None]
+    assert len(new_globals) == len(new_exports) == len(named) > 0
+    first = len(before.globals)
+    for i, (o, g, e) in enumerate(zip(named, new_globals, new_exports)):
+        assert (e.name, e.kind, e.index) == (o["name"], "global", first + i)
+        assert (g.valtype, g.mutable, g.init_value) == (0x7F, False, o["address"])
+        assert g.encode() == g._encode() and e.encode() == e._encode()
+
+
 def test_reserved_placement_keeps_heap_globals(capsys, tmp_path):
     out = tmp_path / "out.wasm"
     code, report, _ = add_data(capsys, BASED, out, "--base", "768")
