@@ -158,3 +158,118 @@ def test_scan_of_many_segments():
     lying = encode_u(len(segs) + 1) + b"".join(segs)
     assert outcome(by_scan, lying, 5) == outcome(by_grammar, lying, 5)
     assert outcome(by_scan, lying, 5)[0] == "error"
+
+
+# -- exports and globals: the inline readers equal entries.read_vector with the entry
+# readers (themselves equal to the grammar: test_entries_vs_grammar.py), errors included.
+
+from wasmem.binary import entries as E  # noqa: E402
+from wasmem.binary.fast import read_exports, read_globals  # noqa: E402
+
+
+def _by_entries(payload, base, reader, what):
+    try:
+        return ("ok", [(v, bytes(raw)) for v, raw, _ in E.read_vector(payload, base, reader, what)])
+    except DecodeError as e:
+        return ("error", e.message, e.offset)
+
+
+def _by_fast(payload, base, read):
+    try:
+        return ("ok", read(payload, base, lambda *a: a))
+    except DecodeError as e:
+        return ("error", e.message, e.offset)
+
+
+def exports_outcome(payload, base):
+    a = _by_entries(payload, base, E.read_export, "exports")
+    b = _by_fast(payload, base, read_exports)
+    if b[0] == "ok":  # (name, kind, index, raw) -> ((name, kind, index), raw)
+        b = ("ok", [((n, k, i), raw) for n, k, i, raw in b[1]])
+    return a, b
+
+
+def globals_outcome(payload, base):
+    a = _by_entries(payload, base, E.read_global, "globals")
+    b = _by_fast(payload, base, read_globals)
+    if b[0] == "ok":  # (valtype, mutable, init, raw, type_raw) -> (((valtype, mutable), init), raw)
+        assert all(raw == type_raw + init for _, _, init, raw, type_raw in b[1])
+        b = ("ok", [(((v, m), init), raw) for v, m, init, raw, _ in b[1]])
+    return a, b
+
+
+_names = st.one_of(st.text(max_size=6), st.text(min_size=120, max_size=140)).map(lambda s: s.encode())
+_bad_names = st.binary(max_size=4)  # often not UTF-8
+
+
+@st.composite
+def export_entry(draw):
+    name = draw(st.one_of(_names, _names, _names, _bad_names))
+    kind = draw(st.sampled_from([0, 1, 2, 3, 4, 3, 3, 5]))
+    index = draw(st.one_of(st.sampled_from([0, 5, 127, 128, 300, 16383, 16384, 2**21 - 1, 2**21, 2**32 - 1]),
+                           st.integers(0, 2**22)))
+    minimal = encode_u(index)
+    return (draw(leb_u(len(name))) + name + bytes([kind])
+            + draw(st.one_of(st.just(minimal), st.just(minimal), leb_u(index))))
+
+
+@st.composite
+def global_entry(draw):
+    vt = draw(st.sampled_from([b"\x7f", b"\x7e", b"\x7d", b"\x7c", b"\x7b", b"\x70", b"\x6f", b"\x63\x05",
+                               b"\x64\x6f", b"\x40"]))
+    mut = bytes([draw(st.sampled_from([0, 1, 2]))])
+    op = draw(st.sampled_from([0x41, 0x42, 0x23, 0xD2, 0x44]))
+    if op == 0x44:
+        init = b"\x44" + bytes(8) + b"\x0b"
+    elif op in (0x41, 0x42):
+        value = draw(st.one_of(st.integers(-64, 63), st.integers(-2**27, 2**27), st.integers(-(1 << 31), (1 << 31) - 1)))
+        init = bytes([op]) + encode_s(value, draw(st.sampled_from([1, 1, 1, 2, 4, 5, 6]))) + b"\x0b"
+    else:
+        value = draw(st.one_of(st.integers(0, 127), st.integers(0, 2**28), st.integers(0, 2**32 - 1)))
+        init = bytes([op]) + draw(st.one_of(st.just(encode_u(value)), leb_u(value))) + b"\x0b"
+    if draw(st.integers(0, 4)) == 0:  # an extended constant expression, or a stray byte after the immediate
+        init = init[:-1] + draw(st.sampled_from([b"\x41\x01\x6a\x0b", b"\x6a\x0b", b"\x0b\x0b", b"\x6a"]))
+    return vt + mut + init
+
+
+def _damaged(data, payload):
+    if payload and data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(payload) - 1))
+        mode = data.draw(st.sampled_from(["cut", "flip", "insert"]))
+        if mode == "cut":
+            return payload[:i]
+        if mode == "flip":
+            return payload[:i] + bytes([payload[i] ^ data.draw(st.integers(1, 255))]) + payload[i + 1:]
+        return payload[:i] + data.draw(st.binary(min_size=1, max_size=3)) + payload[i:]
+    return payload
+
+
+@settings(max_examples=500)
+@given(st.lists(export_entry(), max_size=6), st.data())
+def test_export_reader_equals_the_entry_reader(entries, data):
+    payload = _damaged(data, encode_u(len(entries)) + b"".join(entries))
+    a, b = exports_outcome(payload, 77)
+    assert a == b, payload.hex()
+
+
+@settings(max_examples=500)
+@given(st.lists(global_entry(), max_size=6), st.data())
+def test_global_reader_equals_the_entry_reader(entries, data):
+    payload = _damaged(data, encode_u(len(entries)) + b"".join(entries))
+    a, b = globals_outcome(payload, 77)
+    assert a == b, payload.hex()
+
+
+def test_export_and_global_readers_on_corpus(corpus):
+    from wasmem.module import Module
+
+    n = 0
+    for f in corpus_files("valid"):
+        m = Module.from_bytes(f.read_bytes())
+        for sid, outcome_of in ((6, globals_outcome), (7, exports_outcome)):
+            sec = m.section(sid)
+            if sec is not None:
+                a, b = outcome_of(bytes(sec.payload), sec.offset)
+                assert a == b and a[0] == "ok", f.name
+                n += 1
+    assert n > 300

@@ -13,7 +13,7 @@ import warnings
 from itertools import repeat
 
 from .binary import entries as E
-from .binary.fast import records, scan_data
+from .binary.fast import read_exports, read_globals, records, scan_data
 from .binary.leb import encode_u, read_u32
 from .errors import DecodeError, WasmWarning
 from .model import DataSegment, Export, Global, Import, Limits, Memory
@@ -75,21 +75,18 @@ class MemoryView(VectorView):
 
 class GlobalView(VectorView):
     section_id = 6
-    reader = staticmethod(E.read_global)
 
-    @staticmethod
-    def entry(v, raw, start):
-        (vt, mutable), init = v
-        return Global(vt, mutable, init, _raw=raw, _type_raw=raw[: len(raw) - len(init)])
+    @classmethod
+    def decode(cls, payload, base: int):
+        return cls(read_globals(bytes(payload), base, Global))
 
 
 class ExportView(VectorView):
     section_id = 7
-    reader = staticmethod(E.read_export)
 
-    @staticmethod
-    def entry(v, raw, start):
-        return Export(*v, _raw=raw)
+    @classmethod
+    def decode(cls, payload, base: int):
+        return cls(read_exports(bytes(payload), base, Export))
 
 
 class DataView(VectorView):

@@ -12,8 +12,9 @@ import struct
 from itertools import repeat
 
 from ..errors import DecodeError
-from .entries import read_const_expr
-from .leb import read_s32, read_s64, read_u32
+from .entries import read_const_expr, read_export, read_global
+from .leb import read_count, read_s32, read_s64, read_u32
+from .valtypes import KINDS, VALTYPE_BYTES
 
 _HEAD = struct.Struct("<H7B")  # the first bytes of a usual segment, at most (flags and opcode as one)
 _NONE_LO, _NONE_HI = 1 << 64, -(1 << 64)  # beyond any i64.const
@@ -224,3 +225,91 @@ def scan_data(payload, base: int) -> Scan:
     scan.first, scan.end = (None, None) if lo is _NONE_LO else (lo, hi)
     scan.total, scan.plain = total, plain
     return scan
+
+
+# -- exports and globals ---------------------------------------------------------------
+# A module made by add-data from a large spec has an export and a global per object
+# (110,000 of each): these loops read the usual entry without a call per field and hand
+# anything else to the entry reader (entries.py), which reads it or raises its error.
+
+_SIMPLE_INIT = frozenset((0x41, 0x42, 0x23, 0xD2))  # i32/i64.const, global.get, ref.func: one immediate
+
+
+def read_exports(buf: bytes, base: int, make) -> list:
+    """``[make(name, kind, index, raw)]``: what ``entries.read_vector`` with ``read_export``
+    reads, errors included. Inline: a name of under 128 bytes, a known kind, a minimal
+    index of up to three bytes (below 2**21)."""
+    out = []
+    add = out.append
+    kinds = KINDS
+    size = len(buf)
+    try:
+        n, p = read_count(buf, 0)
+        for _ in repeat(None, n):
+            start = p
+            if p < size and buf[p] < 0x80:
+                k = p + 1 + buf[p]  # the kind byte
+                if k + 1 < size:
+                    kind = kinds.get(buf[k])
+                    i = buf[k + 1]
+                    if i < 0x80:
+                        p = k + 2
+                    elif k + 2 < size and 0 < buf[k + 2] < 0x80:
+                        i += (buf[k + 2] << 7) - 0x80
+                        p = k + 3
+                    elif k + 3 < size and buf[k + 2] >= 0x80 and 0 < buf[k + 3] < 0x80:
+                        i += _B1[buf[k + 2]] + (buf[k + 3] << 14) - 0x80
+                        p = k + 4
+                    else:
+                        kind = None
+                    if kind is not None:
+                        try:
+                            add(make(buf[start + 1:k].decode(), kind, i, buf[start:p]))
+                            continue
+                        except UnicodeDecodeError:
+                            pass  # (read_export says where)
+            (name, kind, i), p = read_export(buf, start)
+            add(make(name, kind, i, buf[start:p]))
+        if p != size:
+            raise DecodeError(f"section size mismatch: {size - p} bytes left over after the {n} exports", p)
+    except DecodeError as e:
+        raise DecodeError(e.message, base + (e.offset or 0)) from None
+    return out
+
+
+def read_globals(buf: bytes, base: int, make) -> list:
+    """``[make(valtype, mutable, init, raw, type_raw)]``: what ``entries.read_vector`` with
+    ``read_global`` reads, errors included. Inline: a one-byte value type, then an init of
+    i32/i64.const, global.get or ref.func with an immediate of 1-4 bytes (always in range)."""
+    out = []
+    add = out.append
+    plain = VALTYPE_BYTES  # (without 0x63/0x64, which carry a heap type)
+    simple = _SIMPLE_INIT
+    size = len(buf)
+    try:
+        n, p = read_count(buf, 0)
+        for _ in repeat(None, n):
+            start = p
+            if p + 7 < size and buf[p] in plain and buf[p + 1] < 2 and buf[p + 2] in simple:
+                q = p + 3  # the immediate's last byte, at most 4 bytes on
+                if buf[q] >= 0x80:
+                    q += 1
+                    if buf[q] >= 0x80:
+                        q += 1
+                        if buf[q] >= 0x80:
+                            q += 1
+                            if buf[q] >= 0x80:
+                                q = 0
+                if q and buf[q + 1] == 0x0B:
+                    p = q + 2
+                    raw = buf[start:p]
+                    add(make(raw[0], raw[1] == 1, raw[2:], raw, raw[:2]))
+                    continue
+            ((valtype, mutable), init), p = read_global(buf, start)
+            raw = buf[start:p]
+            add(make(valtype, mutable, init, raw, raw[:len(raw) - len(init)]))
+        if p != size:
+            raise DecodeError(f"section size mismatch: {size - p} bytes left over after the {n} globals", p)
+    except DecodeError as e:
+        raise DecodeError(e.message, base + (e.offset or 0)) from None
+    return out
