@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, wat
+from wasmem.binary.leb import encode_s
+from wasmem.errors import DecodeError
 from wasmem.model import DataSegment, const_expr
 from wasmem.module import Module
 
@@ -155,3 +157,28 @@ def test_segment_rows_from_the_scan_equal_the_segment_objects(layout, global_off
     assert materialized.view(11).segment_rows() == expected
     scanned.append(DataSegment("passive", 0, None, b"later", 1))
     assert scanned.segment_rows() == expected + [("passive", None, None, 5)]
+
+
+def _const_value_by_reader(expr):
+    """const_value as first written: the LEB readers, then exactly one end."""
+    from wasmem.binary.leb import read_s32, read_s64
+
+    if not expr or expr[0] not in (0x41, 0x42) or expr[-1] != 0x0B:
+        return None
+    try:
+        value, p = (read_s32 if expr[0] == 0x41 else read_s64)(expr, 1)
+    except DecodeError:
+        return None
+    return value if p == len(expr) - 1 else None
+
+
+@given(st.one_of(
+    st.binary(max_size=8),
+    st.tuples(st.sampled_from([b"\x41", b"\x42", b"\x23"]), st.binary(max_size=6)).map(lambda t: t[0] + t[1] + b"\x0b"),
+    st.tuples(st.sampled_from([0x41, 0x42]), st.integers(-(1 << 63), (1 << 63) - 1), st.integers(1, 11)).map(
+        lambda t: bytes([t[0]]) + encode_s(t[1], t[2]) + b"\x0b")))
+def test_const_value_equals_the_leb_readers(expr):
+    from wasmem.model import const_value
+
+    assert const_value(expr) == _const_value_by_reader(expr)
+    assert const_value(memoryview(expr)) == _const_value_by_reader(expr)

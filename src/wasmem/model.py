@@ -283,7 +283,18 @@ class DataSegment(Entry):
 
 def const_value(expr) -> int | None:
     """Value of a constant expression that is exactly ``i32.const N end`` or ``i64.const N end``."""
-    if not expr or expr[0] not in (0x41, 0x42) or expr[-1] != 0x0B:
+    if not expr or expr[-1] != 0x0B:
+        return None
+    n = len(expr) - 2  # the immediate's bytes
+    if expr[0] == 0x41 and 0 < n <= 4:
+        # The usual address or size, without the reader's loop (symbols look at every global
+        # of a module with 110,000 of them): 1-4 LEB bytes always fit an i32.
+        v = int.from_bytes(expr[1:-1], "little")
+        if v & _LEB_BITS[n] != _LEB_BITS[n - 1]:  # continuation bits: on in every byte but the last
+            return None
+        v = v & 0x7F | v >> 1 & 0x3F80 | v >> 2 & 0x1FC000 | v >> 3 & 0xFE00000
+        return v - (1 << 7 * n) if v >> (7 * n - 1) else v
+    if expr[0] not in (0x41, 0x42):
         return None
     try:
         value, p = (read_s32 if expr[0] == 0x41 else read_s64)(expr, 1)
@@ -292,6 +303,9 @@ def const_value(expr) -> int | None:
     if p != len(expr) - 1:
         return None
     return value
+
+
+_LEB_BITS = tuple(int.from_bytes(b"\x80" * n, "little") for n in range(5))  # the continuation bits of n bytes
 
 
 def const_expr(value: int, op: int = 0x41) -> bytes:
