@@ -206,11 +206,21 @@ def read_vector(buf, base: int, reader, what: str, make=None):
             start = p
             value, p = reader(buf, p)
             add(make(value, buf[start:p], start))
-        if p != len(buf):
-            raise DecodeError(f"section size mismatch: {len(buf) - p} bytes left over after the {n} {what}", p)
+        vector_end(buf, p, n, what)
         return out
     except DecodeError as e:
-        raise DecodeError(e.message, base + (e.offset or 0)) from None
+        raise at_base(e, base) from None
+
+
+def vector_end(buf, p: int, n: int, what: str) -> None:
+    """A vector section's payload ends with its ``n``-th entry, at ``p``: nothing left over."""
+    if p != len(buf):
+        raise DecodeError(f"section size mismatch: {len(buf) - p} bytes left over after the {n} {what}", p)
+
+
+def at_base(e: DecodeError, base: int) -> DecodeError:
+    """``e`` raised at an offset in a payload, moved to the file offset (the payload's at ``base``)."""
+    return DecodeError(e.message, base + (e.offset or 0))
 
 
 def _triple(*values):

@@ -12,7 +12,7 @@ import struct
 from itertools import repeat
 
 from ..errors import DecodeError
-from .entries import read_const_expr, read_export, read_global
+from .entries import at_base, read_const_expr, read_export, read_global, vector_end
 from .leb import read_count, read_s32, read_s64, read_u32
 from .valtypes import KINDS, VALTYPE_BYTES
 
@@ -270,10 +270,9 @@ def read_exports(buf: bytes, base: int, make) -> list:
                             pass  # (read_export says where)
             (name, kind, i), p = read_export(buf, start)
             add(make(name, kind, i, buf[start:p]))
-        if p != size:
-            raise DecodeError(f"section size mismatch: {size - p} bytes left over after the {n} exports", p)
+        vector_end(buf, p, n, "exports")
     except DecodeError as e:
-        raise DecodeError(e.message, base + (e.offset or 0)) from None
+        raise at_base(e, base) from None
     return out
 
 
@@ -308,8 +307,7 @@ def read_globals(buf: bytes, base: int, make) -> list:
             ((valtype, mutable), init), p = read_global(buf, start)
             raw = buf[start:p]
             add(make(valtype, mutable, init, raw, raw[:len(raw) - len(init)]))
-        if p != size:
-            raise DecodeError(f"section size mismatch: {size - p} bytes left over after the {n} globals", p)
+        vector_end(buf, p, n, "globals")
     except DecodeError as e:
-        raise DecodeError(e.message, base + (e.offset or 0)) from None
+        raise at_base(e, base) from None
     return out
