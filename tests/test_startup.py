@@ -51,3 +51,44 @@ def test_the_script_is_what_pyproject_installs():
     text = (ROOT / "pyproject.toml").read_text()
     assert 'script-files = ["src/bin/wasmem"]' in text and "[project.scripts]" not in text
     assert SCRIPT.read_text().startswith("#!python\n")  # (pip points it at the environment's python)
+
+
+# The process ends with os._exit, without the interpreter's teardown (cli.entrypoint):
+# everything it printed or wrote must still be there, and its exit status must be main()'s.
+
+def run_script(args, tmp_path, **kw):
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, cwd=tmp_path, **kw)
+
+
+def test_output_is_complete_and_the_status_is_mains(tmp_path):
+    import hashlib
+
+    from wasmem.cli.info import render
+    from wasmem.module import Module
+
+    run = run_script(["info", "--json", "--segments", str(PLAIN)], tmp_path)
+    assert run.returncode == 0 and run.stderr == b""
+    assert json.loads(run.stdout) == json.loads(json.dumps(Module.from_file(PLAIN).info(segments=True)))
+    run = run_script(["info", str(PLAIN)], tmp_path)
+    assert run.stdout.decode() == render(Module.from_file(PLAIN).info(), str(PLAIN)) + "\n"
+    run = run_script(["import-memory", str(PLAIN), "-o", "out.wasm"], tmp_path)
+    assert run.returncode == 0
+    expected = PLAIN.with_name("expected.wasm").read_bytes()
+    assert hashlib.sha256((tmp_path / "out.wasm").read_bytes()).digest() == hashlib.sha256(expected).digest()
+    run = run_script(["info", str(tmp_path / "missing.wasm")], tmp_path)
+    assert run.returncode == 2 and run.stderr.startswith(b"wasmem: error: ") and run.stdout == b""
+    run = run_script(["import-memory", str(tmp_path / "out.wasm"), "-o", "again.wasm"], tmp_path)
+    assert run.returncode == 2 and b"no defined memory" in run.stderr  # (a warning or an error still reaches stderr)
+
+
+def test_a_reader_that_goes_away_is_no_error(tmp_path):
+    # `wasmem layout ... | head -c 1`: the pipe closes with output still to write.
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"object": [{"name": f"s{i}", "type": "string", "value": "x" * 50}
+                                           for i in range(3000)]}))
+    p = subprocess.Popen([sys.executable, str(SCRIPT), "layout", str(spec), "--format", "wat"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(1)
+    p.stdout.close()
+    err = p.stderr.read()
+    assert p.wait() == 0 and err == b""

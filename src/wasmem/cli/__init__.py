@@ -9,6 +9,7 @@ that ``wasmem info`` never pays for them at start-up.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import warnings
 
@@ -129,4 +130,34 @@ def _run(args) -> int:
 
 
 def entrypoint() -> None:
-    sys.exit(main())
+    """The command's process: main(), then exit without the interpreter's teardown.
+
+    As clang's driver does (-disable-free), the process ends without freeing what the
+    command built: the system takes the memory back at once, where Python would free a
+    layout's 100,000 objects one by one (7% of `layout`) and then finalize every module.
+    Nothing is lost: outputs are written and closed before a command returns, and no
+    command registers exit handlers or keeps temporary files."""
+    global _left
+    _left = []
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # (the reader went away: the output has nowhere to go)
+        pass
+    sys.stderr.flush()
+    os._exit(code)
+
+
+_left = None  # what commands leave for the process's end (see entrypoint); None: keep nothing
+
+
+def leave(*objects) -> None:
+    """Keep ``objects`` alive until the process ends (only under entrypoint: when main()
+    is called in a longer-lived process, they are freed as usual)."""
+    if _left is not None:
+        _left.extend(objects)
+
+
+def left() -> list | None:
+    """The list of what is left for the process's end, or None when nothing is kept."""
+    return _left

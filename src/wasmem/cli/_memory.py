@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import leave
 from ._common import about, add_output_arguments, load_module, number, output_path, print_json
 
 
@@ -48,4 +49,5 @@ def rewrite(args, fn, **options) -> int:
         m.save(out)
     if args.json:
         print_json(report)
+    leave(m)  # (freed by the process's end: see cli.entrypoint)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import leave, left
 from ._common import about, add_output_arguments, load_module, number, output_path, print_json
 
 NAME = "add-data"
@@ -31,7 +32,7 @@ def run(args) -> int:
     from ..rewrite.add_data import add_data
 
     with about(args.spec):
-        spec = load_spec(args.spec, abi=args.abi)
+        spec = load_spec(args.spec, abi=args.abi, keep=left())
     m = load_module(args.input)
     with about(args.input):
         report = add_data(m, spec, base=args.base, export=not args.no_export, as_version=args.as_version)
@@ -42,4 +43,5 @@ def run(args) -> int:
         print_json(report, rows=("objects", "segments"))
     else:
         print(f"{len(report['objects'])} objects at {report['base']}..{report['end']} ({report['placement']})")
+    leave(spec, m, report)  # (freed by the process's end: see cli.entrypoint)
     return 0

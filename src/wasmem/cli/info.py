@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import leave
 from ._common import load_module, print_json, table
 
 NAME = "info"
@@ -24,6 +25,7 @@ def run(args) -> int:
         print_json(doc, rows=("sections", "memories", "imports", "exports", "segments"))
     else:
         print(render(doc, args.file))
+    leave(m, doc)  # (freed by the process's end: see cli.entrypoint)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from . import leave, left
 from ._common import about, json_text, number
 
 NAME = "layout"
@@ -33,7 +34,7 @@ def run(args) -> int:
     from ..layout.spec import build_layout, load_spec
 
     with about(args.spec):
-        spec = load_spec(args.spec, abi=args.abi)
+        spec = load_spec(args.spec, abi=args.abi, keep=left())
     version = args.as_version
     rtti = None
     if args.module and spec.abi != "c":
@@ -70,6 +71,7 @@ def run(args) -> int:
         sys.stdout.flush()
         sys.stdout.buffer.write(out)
         sys.stdout.buffer.flush()
+    leave(spec, layout, out)  # (freed by the process's end: see cli.entrypoint)
     return 0
 
 

@@ -127,8 +127,11 @@ def _read_json(text: str):
         raise SpecError(f"bad JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
 
 
-def load_spec(path, abi: str | None = None) -> Spec:
-    """Read and check a spec file (.toml or .json; otherwise sniffed); ``abi`` overrides the spec's."""
+def load_spec(path, abi: str | None = None, keep: list | None = None) -> Spec:
+    """Read and check a spec file (.toml or .json; otherwise sniffed); ``abi`` overrides the spec's.
+
+    ``keep``: a list the decoded document is appended to, for a caller that would rather not
+    free it (a command whose process ends without freeing anything: cli.entrypoint)."""
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
@@ -154,6 +157,8 @@ def load_spec(path, abi: str | None = None) -> Spec:
             raise SpecError(f"bad TOML: {e}") from e
         except RecursionError:
             raise SpecError(_TOO_DEEP) from None
+    if keep is not None:
+        keep.append(doc)
     spec = parse_spec(doc, folder=os.path.dirname(os.path.abspath(path)), abi=abi)
     spec.path = path
     return spec
