@@ -238,10 +238,6 @@ class StaticLayout:
         or the run passes the end of memory: then add_columns lays them out one by one."""
         if ids.count(None) != len(ids) or set(map(type, values)) != {str}:
             return False  # an id or a value that is not a str: the general path says what is wrong
-        joined = "".join(values)
-        if not joined.isascii() and len(joined.encode("utf-16-le", "surrogatepass")) != 2 * len(joined):
-            return False
-        del joined
         intern = self.intern
         first_index = len(self._blocks)
         if intern:  # no repeats in the run, nor of a string laid out before
@@ -297,10 +293,15 @@ class StaticLayout:
         parts[step - 3::step] = map(head_of.__getitem__, lengths)
         parts[step - 2::step] = values
         parts[step - 1::step] = map(tail_of.__getitem__, lengths)
+        text = "".join(parts)
+        del parts
+        image = text.encode("utf-16-le", "surrogatepass")
+        if len(image) != 2 * len(text):  # a character beyond U+FFFF (two units): the sizes above are wrong
+            return False
+        del text
         buf = self._buf
         buf += _ZEROS[first - cursor]  # (the cursor may be odd; the blocks after it are not)
-        buf += "".join(parts).encode("utf-16-le", "surrogatepass")
-        del parts
+        buf += image
         run = _Run()
         run.first, run.named = first_index, len(self._named)
         run.fresh = fresh if intern else None
