@@ -262,3 +262,19 @@ def test_headers_and_payloads_read_back(objects, version, base, intern):
                 assert list(words) == v
             else:
                 assert [payload(p).decode("utf-16-le", "surrogatepass") for p in words] == v
+
+
+def test_image_view_is_the_image_without_a_copy():
+    from wasmem.layout.types import parse_ctype
+
+    for lay in (StaticLayout(), CLayout(64)):
+        if isinstance(lay, StaticLayout):
+            lay.add_string("héllo")
+            lay.add_array("i32", [1, 2, 3], id=9)
+        else:
+            lay.add(parse_ctype("cstring"), "hi", "s")
+        view = lay.image_view()
+        assert view.readonly and view.tobytes() == lay.image() and len(view) == lay.end - lay.base
+        with pytest.raises(BufferError):  # (the layout cannot move its buffer under the view)
+            lay.add_string("more") if isinstance(lay, StaticLayout) else lay.add(parse_ctype("cstring"), "x", "t")
+        view.release()

@@ -61,7 +61,7 @@ def run(args) -> int:
     elif args.format == "map":
         out = memory_map(layout).encode("utf-8", "backslashreplace")
     else:
-        out = layout.image()
+        out = layout.image_view()
     if args.output:
         from ..fileio import write_atomic
 

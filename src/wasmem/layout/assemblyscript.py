@@ -517,6 +517,11 @@ class StaticLayout:
         """The memory from ``base`` to ``end`` (zeros where no object is)."""
         return bytes(self._buf)
 
+    def image_view(self) -> memoryview:
+        """``image()`` without the copy (9 MB for 110,000 objects): a read-only view of the
+        layout's own buffer. While it is held, adding an object raises BufferError."""
+        return memoryview(self._buf).toreadonly()
+
     def report(self) -> dict:
         self._settle()
         return {

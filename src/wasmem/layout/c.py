@@ -68,6 +68,11 @@ class CLayout:
     def image(self) -> bytes:
         return bytes(self._buf)
 
+    def image_view(self) -> memoryview:
+        """``image()`` without the copy: a read-only view of the layout's own buffer. While
+        it is held, adding an object raises BufferError."""
+        return memoryview(self._buf).toreadonly()
+
     def report(self) -> dict:
         return {
             "abi": "c",

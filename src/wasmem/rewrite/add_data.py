@@ -75,8 +75,9 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
         first = segments[0][0]
         warnings.warn(f"{len(segments)} objects written as one data segment ({first}..{end}): one each "
                       f"would pass the limit of {MAX_SEGMENTS} data segments", WasmWarning)
-        image = layout.image()
-        segments = [(first, image[first - layout.base:end - layout.base])]
+        image = layout.image_view()
+        segments = [(first, bytes(image[first - layout.base:end - layout.base]))]
+        image.release()
     for off, data in segments:
         view.append(DataSegment("active", 0, const_expr(off), data, 0))
     if m.data_count is not None:
