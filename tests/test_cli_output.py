@@ -77,3 +77,10 @@ def test_json_output_does_not_import_json_or_re():
     code = ("import sys; from wasmem.cli.jsonout import json_text; json_text({'a': [1, {'b': 2.5}]}, ('a',)); "
             "print(sorted({'json', 're'} & set(sys.modules)))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_a_str_subclass_key_is_a_string_key():
+    class Name(str):
+        pass
+
+    assert json_text({Name("k"): {Name("j"): 1}}) == json.dumps({"k": {"j": 1}}, indent=2)

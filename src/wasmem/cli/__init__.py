@@ -134,7 +134,7 @@ def entrypoint() -> None:
 
     As clang's driver does (-disable-free), the process ends without freeing what the
     command built: the system takes the memory back at once, where Python would free a
-    layout's 100,000 objects one by one (7% of `layout`) and then finalize every module.
+    layout's 110,000 spec entries one by one (5% of `layout`) and finalize every module.
     Nothing is lost: outputs are written and closed before a command returns, and no
     command registers exit handlers or keeps temporary files."""
     global _left

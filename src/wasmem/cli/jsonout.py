@@ -46,7 +46,7 @@ def indented(value, compact, margin: str = "\n") -> str:
 
 def _key(key, compact) -> str:
     """A key as json writes it: a number, bool or null key becomes the string of its JSON."""
-    return compact(key if key.__class__ is str else compact(key))
+    return compact(key if isinstance(key, str) else compact(key))
 
 
 def json_text(doc: dict, rows=()) -> str:
