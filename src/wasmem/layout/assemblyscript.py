@@ -166,12 +166,12 @@ class StaticLayout:
         # they are plain: no id, str values); not_string[k]: item k is not of type string.
         kinds = types
         not_string = list(map(operator.is_not, kinds, itertools.repeat(_STRING)))
-        i = -1
+        i = 0
         cursor = self._cursor
         count = len(types)
-        numbered = enumerate(zip(types, values, names, ids))
         try:
-            for i, (t, value, name, rid) in numbered:
+            while i < count:  # (by index: a run laid out whole is stepped over at once)
+                t, value, name, rid = types[i], values[i], names[i], ids[i]
                 if t is not _STRING or rid is not None or value.__class__ is not str:
                     self._cursor = cursor
                     if value.__class__ is list and t.__class__ is Ref and t in scalar_arrays:
@@ -181,12 +181,13 @@ class StaticLayout:
                                 end += 1
                             if end - i > 1 and self._add_array_run(t, values[i:end], names[i:end], ids[i:end]):
                                 cursor = self._cursor
-                                next(itertools.islice(numbered, end - i - 1, end - i - 1), None)
+                                i = end
                                 continue
                         self._add_scalar_array(t, value, name, rid)
                     else:
                         self.add(t, value, name, rid)
                     cursor = self._cursor
+                    i += 1
                     continue
                 if i == 0 or not_string[i - 1]:  # a run starts
                     try:
@@ -196,8 +197,7 @@ class StaticLayout:
                     self._cursor = cursor
                     if end > i and self._add_string_run(values[i:end], names[i:end], ids[i:end]):
                         cursor = self._cursor
-                        # skip the rest of the run (the iterator recipe "consume")
-                        next(itertools.islice(numbered, end - i - 1, end - i - 1), None)
+                        i = end
                         continue
                 strings = self._strings  # (after a run: its strings join the dict)
                 index = strings.get(value) if intern else None
@@ -223,6 +223,7 @@ class StaticLayout:
                     if intern:
                         strings[value] = index
                 named.append((name, index))
+                i += 1
         except WasmError as e:
             e.item_index = i
             raise
