@@ -397,3 +397,20 @@ def test_past_the_segment_limit_the_objects_go_as_one_segment(capsys, tmp_path, 
     for i, seg in enumerate(b.data[existing:]):
         assert seg.offset == lo and seg.size == hi - lo
     assert validate_wasm(merged.read_bytes()) == (True, "")
+
+
+def test_export_objects_skips_unnamed_and_refuses_a_repeated_name():
+    from wasmem.errors import RewriteError
+    from wasmem.rewrite.add_data import _export_objects
+
+    m = Module.from_file(PLAIN / "module.wasm")
+    first = len(m.globals)
+    exports_before = len(m.exports)
+    _export_objects(m, [{"name": "a", "address": 16}, {"name": None, "address": 32}, {"name": "b", "address": 48}])
+    assert [(e.name, e.index) for e in m.exports[exports_before:]] == [("a", first), ("b", first + 1)]
+    assert [g.init_value for g in m.globals[first:]] == [16, 48]
+    with pytest.raises(RewriteError, match="an export named 'c' already exists"):
+        _export_objects(m, [{"name": "c", "address": 8}, {"name": "c", "address": 12}])
+    with pytest.raises(RewriteError, match="an export named 'a' already exists"):
+        _export_objects(m, [{"name": "d", "address": 8}, {"name": "a", "address": 12}])
+    assert len(m.exports) == exports_before + 2  # (a refused batch adds nothing)
