@@ -530,8 +530,10 @@ class StaticLayout:
             "as_version": self.abi.version_text,
             "base": self.base,
             "end": self.end,
-            "objects": [{"name": o.name, "type": o.type, "address": o.address, "block": o.block,
-                         "size": o.size, "rt_id": o.rt_id} for o in self.objects],
+            # (from the block tuples directly, as ``objects`` reads them: no LaidObject per object)
+            "objects": [{"name": name, "type": b[6], "address": b[0], "block": b[1], "size": b[5], "rt_id": b[4]}
+                        for name, b in zip(map(_FIRST, self._named), map(self._blocks.__getitem__,
+                                                                           map(_SECOND, self._named)))],
             "segments": [{"offset": b[1], "size": b[9]} for b in self._blocks],
         }
 
@@ -647,7 +649,7 @@ class StaticLayout:
         return self._emit(rid, header, t.name, label, value)
 
 
-_FIRST = operator.itemgetter(0)
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 _ZEROS = tuple(bytes(n) for n in range(16))
 _PAD_UNITS = tuple("\0" * (n // 2) for n in range(16))  # even gaps as UTF-16 code units  # padding to the 16-byte block grid
 _ARRAY = struct.Struct("<IIii")  # Array<T>: buffer, dataStart, byteLength, length_
