@@ -66,25 +66,27 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
             placement = "heap"
             layout, heap_new = _after_data(m, lay, syms, data_stop)
 
-    segments = layout.segments()
-    end = max((off + len(b) for off, b in segments), default=layout.base)
+    report = layout.report()
+    spans = report["segments"]  # ({"offset", "size"} of each object block, in order)
+    end = max(map(operator.add, map(_OFFSET, spans), map(_SIZE, spans)), default=layout.base)
     needed = heap_new if heap_new is not None else end
     _grow_minimum(mem, needed)
     view = m.view(11, create=True)
-    if len(view) + len(segments) > MAX_SEGMENTS and segments:
+    if len(view) + len(spans) > MAX_SEGMENTS and spans:
         # One segment per object would pass the JS API's limit: write the whole layout,
         # padding included, as one segment instead (asc -O3 packs its data the same way).
-        first = segments[0][0]
-        warnings.warn(f"{len(segments)} objects written as one data segment ({first}..{end}): one each "
+        first = spans[0]["offset"]
+        warnings.warn(f"{len(spans)} objects written as one data segment ({first}..{end}): one each "
                       f"would pass the limit of {MAX_SEGMENTS} data segments", WasmWarning)
         image = layout.image_view()
         segments = [(first, bytes(image[first - layout.base:end - layout.base]))]
         image.release()
+    else:
+        segments = layout.segments()
     for off, data in segments:
         view.append(DataSegment("active", 0, const_expr(off), data, 0))
     if m.data_count is not None:
         m.data_count = len(view)
-    report = layout.report()
     if export:
         _export_objects(m, report["objects"])
     report["placement"] = placement
@@ -174,4 +176,5 @@ def _export_objects(m, objects) -> None:
 
 
 _NAME, _ADDRESS = operator.itemgetter("name"), operator.itemgetter("address")
+_OFFSET, _SIZE = operator.itemgetter("offset"), operator.itemgetter("size")
 _I32_CONST = encode_globaltype(I32, False)  # the type of each exported object's global
