@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -244,19 +245,14 @@ def _damaged(data, payload):
     return payload
 
 
+@pytest.mark.parametrize("entry, outcome", [(export_entry, exports_outcome), (global_entry, globals_outcome)],
+                         ids=["exports", "globals"])
 @settings(max_examples=500)
-@given(st.lists(export_entry(), max_size=6), st.data())
-def test_export_reader_equals_the_entry_reader(entries, data):
+@given(data=st.data())
+def test_reader_equals_the_entry_reader(entry, outcome, data):
+    entries = data.draw(st.lists(entry(), max_size=6))
     payload = _damaged(data, encode_u(len(entries)) + b"".join(entries))
-    a, b = exports_outcome(payload, 77)
-    assert a == b, payload.hex()
-
-
-@settings(max_examples=500)
-@given(st.lists(global_entry(), max_size=6), st.data())
-def test_global_reader_equals_the_entry_reader(entries, data):
-    payload = _damaged(data, encode_u(len(entries)) + b"".join(entries))
-    a, b = globals_outcome(payload, 77)
+    a, b = outcome(payload, 77)
     assert a == b, payload.hex()
 
 
