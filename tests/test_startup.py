@@ -92,3 +92,12 @@ def test_a_reader_that_goes_away_is_no_error(tmp_path):
     p.stdout.close()
     err = p.stderr.read()
     assert p.wait() == 0 and err == b""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["info", str(PLAIN)], ["info", "--json", str(PLAIN)]], ids=["text", "json"])
+def test_an_output_that_cannot_be_written_is_an_error(tmp_path, args):
+    with open("/dev/full", "wb") as full:
+        run = subprocess.run([sys.executable, str(SCRIPT), *args], stdout=full, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.decode().strip() == "wasmem: error: output: No space left on device"

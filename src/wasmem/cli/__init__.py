@@ -118,6 +118,11 @@ def _run(args) -> int:
             return 2
         except BrokenPipeError:
             return 0
+        except OSError as e:  # (files the command names are reported through `about`: this is the output)
+            if args.debug:
+                raise
+            print(f"wasmem: error: {e.filename or 'output'}: {e.strerror or e}", file=sys.stderr)
+            return 2
         except Exception as e:  # a bug: say so in one line, never a traceback unless asked
             if args.debug:
                 raise
@@ -144,6 +149,9 @@ def entrypoint() -> None:
         sys.stdout.flush()
     except BrokenPipeError:  # (the reader went away: the output has nowhere to go)
         pass
+    except OSError as e:  # (a full disk, say: the output is incomplete)
+        print(f"wasmem: error: output: {e.strerror or e}", file=sys.stderr)
+        code = code or 2
     sys.stderr.flush()
     os._exit(code)
 
