@@ -18,6 +18,7 @@ import struct
 import tomllib
 
 import pytest
+from hypothesis import given, strategies as st
 
 from conftest import FIXTURES, REPO
 from wasmem.cli import main
@@ -414,3 +415,21 @@ def test_export_objects_skips_unnamed_and_refuses_a_repeated_name():
     with pytest.raises(RewriteError, match="an export named 'a' already exists"):
         _export_objects(m, [{"name": "d", "address": 8}, {"name": "a", "address": 12}])
     assert len(m.exports) == exports_before + 2  # (a refused batch adds nothing)
+
+
+@given(st.lists(st.tuples(st.one_of(st.text(max_size=8), st.text(min_size=130, max_size=140)),
+                          st.integers(0, 2**32 - 1)), max_size=5))
+def test_bulk_encodings_equal_the_entry_encoders(items):
+    from wasmem.binary.entries import encode_export
+    from wasmem.model import const_expr
+    from wasmem.rewrite.add_data import _const_exprs, _global_exports
+
+    names, addresses = [n for n, _ in items], [a for _, a in items]
+    try:
+        expected = [encode_export(n, "global", 7 + i) for i, n in enumerate(names)]
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            _global_exports(names, range(7, 7 + len(names)))
+        return
+    assert _global_exports(names, range(7, 7 + len(names))) == expected
+    assert _const_exprs(addresses) == [const_expr(a) for a in addresses]

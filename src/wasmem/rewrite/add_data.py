@@ -17,6 +17,8 @@ import warnings
 from itertools import repeat
 
 from ..binary.entries import encode_export, encode_globaltype
+from ..binary.leb import encode_s, encode_u
+from ..binary.valtypes import KIND_CODES
 from ..errors import RewriteError, WasmWarning
 from ..model import DataSegment, Export, Global, const_expr
 from .data import MAX_SEGMENTS
@@ -168,13 +170,31 @@ def _export_objects(m, objects) -> None:
     n = len(names)
     first = len(m.globals)  # (m.globals is a new list each time: ask once)
     indices = range(first, first + n)
-    inits = list(map(const_expr, addresses))
+    inits = _const_exprs(addresses)
     m.defined_globals.extend(map(Global, repeat(I32, n), repeat(False, n), inits, map(_I32_CONST.__add__, inits),
                                  repeat(_I32_CONST, n)))
-    m.exports.extend(map(Export, names, repeat("global", n), indices, map(encode_export, names, repeat("global", n),
-                                                                            indices)))
+    m.exports.extend(map(Export, names, repeat("global", n), indices, _global_exports(names, indices)))
+
+
+def _const_exprs(addresses: list) -> list:
+    """``const_expr(a)`` of each address, the opcode and end joined on in one C-level step."""
+    if max(addresses, default=0) >= 1 << 31:  # (taken as negative i32: const_expr's rule)
+        return list(map(const_expr, addresses))
+    return list(map(b"".join, zip(repeat(b"\x41"), map(encode_s, addresses), repeat(b"\x0b"))))
+
+
+def _global_exports(names: list, indices) -> list:
+    """``encode_export(name, "global", i)`` of each, in whole-list steps where every name
+    is shorter than 128 bytes (its length one LEB byte)."""
+    utf8 = list(map(str.encode, names))  # (UTF-8, strict, as encode_name)
+    if max(map(len, utf8), default=0) >= 0x80:
+        return list(map(encode_export, names, repeat("global"), indices))
+    return list(map(b"".join, zip(map(_ONE_BYTE.__getitem__, map(len, utf8)), utf8, repeat(_GLOBAL_KIND),
+                                  map(encode_u, indices))))
 
 
 _NAME, _ADDRESS = operator.itemgetter("name"), operator.itemgetter("address")
 _OFFSET, _SIZE = operator.itemgetter("offset"), operator.itemgetter("size")
 _I32_CONST = encode_globaltype(I32, False)  # the type of each exported object's global
+_ONE_BYTE = tuple(bytes((i,)) for i in range(0x80))
+_GLOBAL_KIND = bytes((KIND_CODES["global"],))
