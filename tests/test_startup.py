@@ -17,7 +17,7 @@ PLAIN = ROOT / "fixtures" / "import-memory" / "0.28.20-strings" / "plain.wasm"
 
 # re and json (with enum, functools and collections behind them) are 25M instructions, as
 # much as all of `wasmem info` on a 700 KB module; wasmtime and construct are 0.1 s and 0.05 s.
-NEVER = {"re", "json", "enum", "argparse", "typing", "contextlib", "wasmtime", "construct"}
+NEVER = {"re", "json", "enum", "argparse", "typing", "types", "contextlib", "wasmtime", "construct"}
 
 
 def imported(args: list[str], tmp_path: Path) -> set[str]:

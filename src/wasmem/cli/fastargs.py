@@ -17,7 +17,6 @@ argparse returns the same one.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 SUPPRESS = "==SUPPRESS=="  # argparse.SUPPRESS
 _SIMPLE_ACTIONS = ("store", "store_true", "store_false")
@@ -85,6 +84,14 @@ class Recorder:
         self.defaults.update(kwargs)
 
 
+class Namespace:
+    """The parsed line, an attribute per option, as argparse gives it (types.SimpleNamespace
+    would import the `types` module for this)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
 def record(command_module) -> Recorder:
     rec = Recorder()
     rec.add_argument("--debug", action="store_true", default=SUPPRESS)
@@ -92,7 +99,7 @@ def record(command_module) -> Recorder:
     return rec
 
 
-def parse(argv: list[str], command_module) -> SimpleNamespace | None:
+def parse(argv: list[str], command_module) -> Namespace | None:
     """The namespace argparse would give for ``argv`` (``[--debug] NAME ARGS...``),
     or None where argparse must decide (help, errors, unusual forms)."""
     debug = False
@@ -165,4 +172,4 @@ def parse(argv: list[str], command_module) -> SimpleNamespace | None:
                 return None
             ns[o.dest] = value
     ns.update(rec.defaults)
-    return SimpleNamespace(**ns)
+    return Namespace(**ns)
