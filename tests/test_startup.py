@@ -43,7 +43,8 @@ def test_layout_of_a_json_spec_imports_no_json(tmp_path):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"object": [{"name": "s", "type": "string", "value": "é"},
                                            {"name": "a", "type": "Array<i32>", "value": [1, 2]}]}))
-    assert imported(["layout", str(spec), "--format", "bin", "-o", "out.bin"], tmp_path) & NEVER == set()
+    # (layout uses functools and collections, which import `types` themselves)
+    assert imported(["layout", str(spec), "--format", "bin", "-o", "out.bin"], tmp_path) & (NEVER - {"types"}) == set()
     assert (tmp_path / "out.bin").stat().st_size > 0
 
 
