@@ -63,8 +63,10 @@ def segment(draw):
         out += draw(leb_u(draw(st.integers(0, 3))))
     if flags != 1:
         kind = draw(st.sampled_from(["i32", "i64", "global", "add"]))
-        if kind == "i32":
-            out += b"\x41" + encode_s(draw(st.integers(-(1 << 31), (1 << 31) - 1)), draw(st.integers(1, 5))) + b"\x0b"
+        if kind == "i32":  # offsets of every LEB length, both signs (1-4 bytes take the inline path)
+            value = draw(st.one_of(st.integers(-64, 63), st.integers(-(1 << 20), 1 << 20),
+                                   st.integers(-(1 << 27), (1 << 27) - 1), st.integers(-(1 << 31), (1 << 31) - 1)))
+            out += b"\x41" + encode_s(value, draw(st.integers(1, 5))) + b"\x0b"
         elif kind == "i64":
             out += b"\x42" + encode_s(draw(st.integers(-(1 << 63), (1 << 63) - 1))) + b"\x0b"
         elif kind == "global":

@@ -117,52 +117,55 @@ def scan_data(payload, base: int) -> Scan:
             if pos <= last:
                 # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
                 # canonical size of 1 or 2 bytes) from one unpack of its first 9 bytes:
-                # small ints in a tuple, no arithmetic on positions until the end. k is
-                # the end opcode's offset in the segment; h[k - 1] holds it, since h[0]
-                # holds the first two bytes.
+                # small ints in a tuple, no arithmetic on positions until the end. h[0]
+                # holds the first two bytes, so byte j is h[j - 1]; d is where the data starts.
                 h = head(buf, pos)
+                d = 0
                 if h[0] == 0x4100:  # flags 0, i32.const
+                    # Each offset length has its own branch, so that the end opcode and the
+                    # size are read at constant places (h[L + 1], h[L + 2] for L bytes).
                     b = h[1]
                     if b < 0x80:
-                        const, k = (b - 0x80 if b & 0x40 else b), 3
+                        if h[2] == 0x0B:
+                            const = b - 0x80 if b & 0x40 else b
+                            n = h[3]
+                            d = 5 if n < 0x80 else (6 if 0 < h[4] < 0x80 else 0)
                     else:
                         c = h[2]
                         if c < 0x80:
-                            v = b - 0x80 + (c << 7)
-                            const, k = (v - 0x4000 if c & 0x40 else v), 4
+                            if h[3] == 0x0B:
+                                v = b - 0x80 + (c << 7)
+                                const = v - 0x4000 if c & 0x40 else v
+                                n = h[4]
+                                d = 6 if n < 0x80 else (7 if 0 < h[5] < 0x80 else 0)
                         else:
-                            d = h[3]
-                            if d < 0x80:
-                                v = b - 0x80 + b1[c] + (d << 14)
-                                const, k = (v - 0x200000 if d & 0x40 else v), 5
-                            else:
-                                e = h[4]
-                                if e < 0x80:
-                                    const, k = b - 0x80 + b1[c] + b2[d] + b3[e], 6
-                                else:
-                                    k = 0
-                    if k and h[k - 1] == 0x0B:
-                        n = h[k]
-                        if n < 0x80:
-                            d = k + 2
-                        else:
-                            e = h[k + 1]
-                            n += (e << 7) - 0x80
-                            d = k + 3 if 0 < e < 0x80 else 0  # (a padded size takes the general path)
-                        if d:
-                            ds = pos + d
-                            end = ds + n
-                            if end <= size:
-                                add_start(ds)
-                                add_size(n)
-                                add_const(const)
-                                total += n
-                                if const < lo:
-                                    lo = const
-                                if const + n > hi:
-                                    hi = const + n
-                                pos = end
-                                continue
+                            e = h[3]
+                            if e < 0x80:
+                                if h[4] == 0x0B:
+                                    v = b - 0x80 + b1[c] + (e << 14)
+                                    const = v - 0x200000 if e & 0x40 else v
+                                    n = h[5]
+                                    d = 7 if n < 0x80 else (8 if 0 < h[6] < 0x80 else 0)
+                            elif h[4] < 0x80 and h[5] == 0x0B:
+                                const = b - 0x80 + b1[c] + b2[e] + b3[h[4]]
+                                n = h[6]
+                                d = 8 if n < 0x80 else (9 if 0 < h[7] < 0x80 else 0)
+                    if d:
+                        if n >= 0x80:  # a two-byte size (its second byte is h[d - 2])
+                            n += (h[d - 2] << 7) - 0x80
+                        ds = pos + d
+                        end = ds + n
+                        if end <= size:
+                            add_start(ds)
+                            add_size(n)
+                            add_const(const)
+                            total += n
+                            if const < lo:
+                                lo = const
+                            if const + n > hi:
+                                hi = const + n
+                            pos = end
+                            continue
             start = pos
             flags = buf[pos]
             if flags < 0x80:
