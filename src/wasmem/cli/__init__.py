@@ -121,8 +121,7 @@ def _run(args) -> int:
         except OSError as e:  # (files the command names are reported through `about`: this is the output)
             if args.debug:
                 raise
-            print(f"wasmem: error: {e.filename or 'output'}: {e.strerror or e}", file=sys.stderr)
-            return 2
+            return _output_error(e)
         except Exception as e:  # a bug: say so in one line, never a traceback unless asked
             if args.debug:
                 raise
@@ -132,6 +131,12 @@ def _run(args) -> int:
         except KeyboardInterrupt:
             print("wasmem: interrupted", file=sys.stderr)
             return 130
+
+
+def _output_error(e: OSError) -> int:
+    """Say that the output could not be written (a full disk, say); the exit status 2."""
+    print(f"wasmem: error: {e.filename or 'output'}: {e.strerror or e}", file=sys.stderr)
+    return 2
 
 
 def entrypoint() -> None:
@@ -150,8 +155,8 @@ def entrypoint() -> None:
     except BrokenPipeError:  # (the reader went away: the output has nowhere to go)
         pass
     except OSError as e:  # (a full disk, say: the output is incomplete)
-        print(f"wasmem: error: output: {e.strerror or e}", file=sys.stderr)
-        code = code or 2
+        status = _output_error(e)
+        code = code or status
     sys.stderr.flush()
     os._exit(code)
 
