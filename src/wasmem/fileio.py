@@ -1,4 +1,5 @@
-"""Writing files atomically: a temporary file in the same folder, then a rename.
+"""Files: mapping an input, and writing an output atomically (a temporary file in
+the same folder, then a rename), with the kernel copying what is unchanged.
 
 A failed write leaves no partial file and an existing file untouched."""
 
@@ -10,9 +11,24 @@ import os
 _serial = itertools.count()
 
 
-def write_atomic(path, pieces) -> None:
+def map_file(f):
+    """A read-only memoryview of open file ``f`` mapped into memory, or None where it
+    cannot be mapped (empty, a pipe). Pages are read on first touch: a command that
+    looks at a few sections of a 30 MB module does not copy the rest."""
+    import mmap
+
+    try:
+        return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+    except (OSError, ValueError):
+        return None
+
+
+def write_atomic(path, pieces, source=None) -> None:
     """Write ``pieces`` (bytes-like, or an iterable of them) to ``path`` atomically.
 
+    With ``source``, an (open file, its bytes) pair, a piece may also be a ``slice``
+    of those bytes: the kernel copies it from the file (copy_file_range) where it can,
+    without the pages passing through this process; elsewhere it is written as usual.
     A new file gets the usual permissions (0666 less the umask); an existing
     file keeps its mode."""
     if isinstance(pieces, (bytes, bytearray, memoryview)):
@@ -28,8 +44,13 @@ def write_atomic(path, pieces) -> None:
             continue
     try:
         with os.fdopen(fd, "wb") as f:
+            kernel = source is not None and hasattr(os, "copy_file_range")
             for p in pieces:
-                f.write(p)
+                if p.__class__ is not slice:
+                    f.write(p)
+                elif not (kernel and _copy_range(source[0], f, p.start, p.stop)):
+                    kernel = False  # (not on this file system: write the rest)
+                    f.write(source[1][p])
         if os.path.exists(path):
             os.chmod(tmp, os.stat(path).st_mode & 0o7777)
         os.replace(tmp, path)
@@ -39,3 +60,22 @@ def write_atomic(path, pieces) -> None:
         except OSError:
             pass
         raise
+
+
+def _copy_range(src, out, start: int, stop: int) -> bool:
+    """Have the kernel append bytes ``start:stop`` of file ``src`` to ``out``; False
+    when it cannot (an old kernel, a file system without it) and nothing was copied."""
+    out.flush()  # (the copy goes to the descriptor's position, past what is buffered)
+    fd, src_fd = out.fileno(), src.fileno()
+    pos = start
+    while pos < stop:
+        try:
+            n = os.copy_file_range(src_fd, fd, stop - pos, pos)
+        except OSError:
+            if pos > start:
+                raise
+            return False
+        if n == 0:  # the input is shorter than when it was read
+            raise OSError(f"the input file changed while being copied (it ends before byte {stop})")
+        pos += n
+    return True

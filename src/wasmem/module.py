@@ -20,12 +20,14 @@ from .binary.sections import (
     split_sections,
 )
 from .errors import DecodeError, WasmError
+from .fileio import map_file, write_atomic
 
 
 class Module:
     def __init__(self, sections: list[RawSection], data=None):
         self._sections = sections
         self._data = data  # the input buffer the payload views point into
+        self._file = None  # the open file ``data`` maps, when from_file mapped it
 
     # -- reading and writing -----------------------------------------------------
 
@@ -43,17 +45,36 @@ class Module:
         return m
 
     @classmethod
-    def from_file(cls, path, **kwargs) -> "Module":
-        with open(path, "rb") as f:
-            return cls.from_bytes(f.read(), **kwargs)
+    def from_file(cls, path, *, mapped: bool = False, **kwargs) -> "Module":
+        """Read a module from a file. With ``mapped``, map the file instead of reading
+        it: sections are read from disk when first touched, and ``save`` has the kernel
+        copy the unchanged ones. The file must then stay as it is while the module is in
+        use (an atomic ``save`` over it is fine: that replaces it, the map keeps the old
+        one); truncating it in place would make a later access fail with SIGBUS."""
+        f = open(path, "rb")
+        try:
+            data = map_file(f) if mapped else None
+            if data is None:
+                return cls.from_bytes(f.read(), **kwargs)
+            m = cls.from_bytes(data, **kwargs)
+            m._file, f = f, None  # (kept open for save)
+            return m
+        finally:
+            if f is not None:
+                f.close()
 
-    def _pieces(self):
-        yield MAGIC + CORE_VERSION
+    def _pieces(self, spans: bool = False):
+        """The module's bytes in pieces; with ``spans``, each unchanged section as a
+        ``slice`` of the input (the caller merges neighbours)."""
+        yield slice(0, 8) if spans else MAGIC + CORE_VERSION
         for sec in self._sections:
             view = sec.view
             if view is None or not (view.changed or sec.new):
-                yield sec.header
-                yield sec.payload
+                if spans:
+                    yield slice(sec.offset - len(sec.header), sec.offset + len(sec.payload))
+                else:
+                    yield sec.header
+                    yield sec.payload
                 continue
             if sec.id in VECTOR_SECTIONS and len(view) == 0 and (sec.new or sec.id in (2, 5)):
                 # an emptied import or memory section is dropped, as asc does
@@ -66,10 +87,18 @@ class Module:
         return b"".join(self._pieces())
 
     def save(self, path) -> None:
-        """Write the module atomically: a temporary file beside ``path``, then rename."""
-        from .fileio import write_atomic
-
-        write_atomic(path, list(self._pieces()))  # encode everything before touching the disk
+        """Write the module atomically: a temporary file beside ``path``, then rename.
+        A mapped module's unchanged stretches are copied by the kernel, file to file."""
+        if self._file is None:
+            write_atomic(path, list(self._pieces()))  # encode everything before touching the disk
+            return
+        pieces: list = []
+        for p in self._pieces(spans=True):
+            if p.__class__ is slice and pieces and pieces[-1].__class__ is slice and pieces[-1].stop == p.start:
+                pieces[-1] = slice(pieces[-1].start, p.stop)
+            else:
+                pieces.append(p)
+        write_atomic(path, pieces, source=(self._file, self._data))
 
     # -- sections and views ---------------------------------------------------------
 

@@ -42,29 +42,28 @@ class about:
 
 
 def read_input(path, *, mapped: bool = False):
-    """The file's bytes. With ``mapped``, a read-only memory map instead, for commands
-    that only read: `info` touches a few sections of a 30 MB module, and reading it all
-    into a fresh buffer costs 15-25 ms of page faults and copying. Where a file cannot be
-    mapped (empty, a pipe) it is read. (Not for rewrites: with --in-place the output
-    replaces the mapped file, which some systems refuse.)"""
+    """The file's bytes. With ``mapped``, a read-only memory map instead (see
+    ``fileio.map_file``), where the file can be mapped."""
+    from ..fileio import map_file
+
     with about(path):
         with open(path, "rb") as f:
-            if mapped:
-                import mmap
+            data = map_file(f) if mapped else None
+            return f.read() if data is None else data
 
-                try:
-                    return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
-                except (OSError, ValueError):
-                    pass
-            return f.read()
+
+# Whether a rewrite may map its input: POSIX lets the output replace a mapped file
+# (--in-place), Windows refuses.
+MAP_REWRITES = sys.platform != "win32"
 
 
 def load_module(path, *, mapped: bool = False, **kwargs):
+    """The module in file ``path``; ``mapped``: see ``Module.from_file`` (the CLI only
+    ever replaces files atomically, so a map stays valid)."""
     from ..module import Module
 
-    data = read_input(path, mapped=mapped)
     with about(path):
-        return Module.from_bytes(data, **kwargs)
+        return Module.from_file(path, mapped=mapped, **kwargs)
 
 
 def add_output_arguments(parser) -> None:

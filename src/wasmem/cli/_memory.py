@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import leave
-from ._common import about, add_output_arguments, load_module, number, output_path, print_json
+from ._common import MAP_REWRITES, about, add_output_arguments, load_module, number, output_path, print_json
 
 
 def add_io_arguments(p, memory_help: str) -> None:
@@ -41,7 +41,7 @@ def limit_options(args) -> dict:
 
 def rewrite(args, fn, **options) -> int:
     """Load, rewrite, save atomically; nothing is written if anything fails."""
-    m = load_module(args.input)
+    m = load_module(args.input, mapped=MAP_REWRITES)
     with about(args.input):
         report = fn(m, **options)
     out = output_path(args, args.input)

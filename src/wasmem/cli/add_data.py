@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import leave, left
-from ._common import about, add_output_arguments, load_module, number, output_path, print_json
+from ._common import MAP_REWRITES, about, add_output_arguments, load_module, number, output_path, print_json
 
 NAME = "add-data"
 HELP = "put a spec's static objects into a compiled module, below its data or after it (moving the heap)"
@@ -33,7 +33,7 @@ def run(args) -> int:
 
     with about(args.spec):
         spec = load_spec(args.spec, abi=args.abi, keep=left())
-    m = load_module(args.input)
+    m = load_module(args.input, mapped=MAP_REWRITES)
     with about(args.input):
         report = add_data(m, spec, base=args.base, export=not args.no_export, as_version=args.as_version)
     out = output_path(args, args.input)

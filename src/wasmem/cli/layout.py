@@ -80,7 +80,7 @@ def _module_rtti(path, spec, version):
     from ..asc import module_rtti
     from ._common import load_module
 
-    m = load_module(path)
+    m = load_module(path, mapped=True)  # (only read)
     return module_rtti(m, spec.abi, version or spec.as_version)
 
 
