@@ -13,31 +13,37 @@ from wasmem.binary.leb import encode_s, encode_u, read_s32, read_s64
 from wasmem.errors import DecodeError
 
 
+def grammar_const(flags: int, expr: bytes | None):
+    """The offset a segment's expression holds when it is a single i32/i64.const, else None."""
+    if flags == 1 or expr[0] not in (0x41, 0x42):
+        return None
+    value, p = (read_s32 if expr[0] == 0x41 else read_s64)(expr, 1)
+    return value if p == len(expr) - 1 else None  # (a single constant, then end)
+
+
 def by_grammar(payload: bytes, base: int):
     r = g.Reader(payload, base)
     n = r.count()
     out = []
     for _ in range(n):
         c = r.parse(g.DataSegment)
-        out.append((c.flags, c.memory, None if c.offset_expr is None else bytes(c.offset_expr), bytes(c.data)))
+        expr = None if c.offset_expr is None else bytes(c.offset_expr)
+        out.append((c.flags, c.memory, expr, grammar_const(c.flags, expr), bytes(c.data)))
     r.expect_end("data segments")
     return out
 
 
 def by_scan(payload: bytes, base: int):
-    return [(f, m, payload[es:ee] if f != 1 else None, payload[ds:de])
-            for _s, _e, f, m, es, ee, _c, ds, de in records(scan_data(payload, base))]
+    return [(f, m, payload[es:ee] if f != 1 else None, c, payload[ds:de])
+            for _s, _e, f, m, es, ee, c, ds, de in records(scan_data(payload, base))]
 
 
 def totals_by_grammar(payload: bytes):
     """(first, end, total) as ``scan_data`` sums them, from the grammar's segments."""
     spans, total = [], 0
-    for flags, memory, expr, data in by_grammar(payload, 0):
+    for flags, memory, expr, value, data in by_grammar(payload, 0):
         total += len(data)
-        if flags == 1 or memory != 0 or expr[0] not in (0x41, 0x42):
-            continue
-        value, p = (read_s32 if expr[0] == 0x41 else read_s64)(expr, 1)
-        if p == len(expr) - 1:  # a single constant, then end
+        if memory == 0 and value is not None:
             spans.append((value, value + len(data)))
     return (min((a for a, _ in spans), default=None), max((b for _, b in spans), default=None), total)
 
@@ -56,25 +62,38 @@ def leb_u(draw, value):
 
 
 @st.composite
+def signed_of_each_length(draw, bits: int):
+    """A signed ``bits``-bit value whose minimal LEB takes a drawn number of bytes, uniform
+    within that length's range: half of them have the length's top bit apart from the
+    sign bit, which a decoder that takes the wrong bit for the sign gets wrong."""
+    length = draw(st.integers(1, -(-bits // 7)))
+    top = min(7 * length - 1, bits - 1)
+    return draw(st.integers(-(1 << top), (1 << top) - 1))
+
+
+@st.composite
 def segment(draw):
-    flags = draw(st.sampled_from([0, 1, 2]))
-    out = draw(leb_u(flags))
+    # Most draws take the scanner's inline path (flags 0 and an i32.const, both minimal,
+    # a minimal size): its every branch must meet values that tell right from wrong.
+    flags = draw(st.sampled_from([0, 0, 0, 1, 2]))
+    out = draw(st.one_of(st.just(encode_u(flags)), leb_u(flags)))
     if flags == 2:
         out += draw(leb_u(draw(st.integers(0, 3))))
     if flags != 1:
-        kind = draw(st.sampled_from(["i32", "i64", "global", "add"]))
+        kind = draw(st.sampled_from(["i32", "i32", "i32", "i64", "global", "add"]))
         if kind == "i32":  # offsets of every LEB length, both signs (1-4 bytes take the inline path)
-            value = draw(st.one_of(st.integers(-64, 63), st.integers(-(1 << 20), 1 << 20),
-                                   st.integers(-(1 << 27), (1 << 27) - 1), st.integers(-(1 << 31), (1 << 31) - 1)))
-            out += b"\x41" + encode_s(value, draw(st.integers(1, 5))) + b"\x0b"
+            value = draw(signed_of_each_length(32))
+            out += b"\x41" + encode_s(value, draw(st.one_of(st.none(), st.integers(1, 5)))) + b"\x0b"
         elif kind == "i64":
             out += b"\x42" + encode_s(draw(st.integers(-(1 << 63), (1 << 63) - 1))) + b"\x0b"
         elif kind == "global":
             out += b"\x23" + encode_u(draw(st.integers(0, 5))) + b"\x0b"
-        else:
-            out += b"\x41\x01\x41\x02\x6a\x0b"
+        else:  # an extended constant: its first constant is not followed by end
+            value = draw(signed_of_each_length(32))
+            out += b"\x41" + encode_s(value) + b"\x41\x02\x6a\x0b"
     data = draw(st.one_of(st.binary(max_size=40), st.binary(min_size=120, max_size=300)))  # 1- and 2-byte sizes
-    return out + draw(leb_u(len(data))) + data
+    n = len(data)  # its size minimal, or padded (to two bytes: what the inline path must refuse)
+    return out + draw(st.sampled_from([encode_u(n), encode_u(n), encode_u(n, max(2, len(encode_u(n)))), encode_u(n, 5)])) + data
 
 
 @st.composite
@@ -225,7 +244,7 @@ def global_entry(draw):
     if op == 0x44:
         init = b"\x44" + bytes(8) + b"\x0b"
     elif op in (0x41, 0x42):
-        value = draw(st.one_of(st.integers(-64, 63), st.integers(-2**27, 2**27), st.integers(-(1 << 31), (1 << 31) - 1)))
+        value = draw(signed_of_each_length(32 if op == 0x41 else 64))
         init = bytes([op]) + encode_s(value, draw(st.sampled_from([1, 1, 1, 2, 4, 5, 6]))) + b"\x0b"
     else:
         value = draw(st.one_of(st.integers(0, 127), st.integers(0, 2**28), st.integers(0, 2**32 - 1)))

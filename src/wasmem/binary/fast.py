@@ -116,44 +116,51 @@ def scan_data(payload, base: int) -> Scan:
         for _ in repeat(None, count):  # (a lying count ends at the end of the payload)
             if pos <= last:
                 # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
-                # canonical size of 1 or 2 bytes) from one unpack of its first 9 bytes:
-                # small ints in a tuple, no arithmetic on positions until the end. h[0]
-                # holds the first two bytes, so byte j is h[j - 1]; d is where the data starts.
-                h = head(buf, pos)
-                d = 0
-                if h[0] == 0x4100:  # flags 0, i32.const
-                    # Each offset length has its own branch, so that the end opcode and the
-                    # size are read at constant places (h[L + 1], h[L + 2] for L bytes).
-                    b = h[1]
-                    if b < 0x80:
-                        if h[2] == 0x0B:
-                            const = b - 0x80 if b & 0x40 else b
-                            n = h[3]
-                            d = 5 if n < 0x80 else (6 if 0 < h[4] < 0x80 else 0)
-                    else:
-                        c = h[2]
-                        if c < 0x80:
-                            if h[3] == 0x0B:
-                                v = b - 0x80 + (c << 7)
-                                const = v - 0x4000 if c & 0x40 else v
-                                n = h[4]
-                                d = 6 if n < 0x80 else (7 if 0 < h[5] < 0x80 else 0)
-                        else:
-                            e = h[3]
-                            if e < 0x80:
-                                if h[4] == 0x0B:
-                                    v = b - 0x80 + b1[c] + (e << 14)
-                                    const = v - 0x200000 if e & 0x40 else v
-                                    n = h[5]
-                                    d = 7 if n < 0x80 else (8 if 0 < h[6] < 0x80 else 0)
-                            elif h[4] < 0x80 and h[5] == 0x0B:
-                                const = b - 0x80 + b1[c] + b2[e] + b3[h[4]]
-                                n = h[6]
-                                d = 8 if n < 0x80 else (9 if 0 < h[7] < 0x80 else 0)
-                    if d:
-                        if n >= 0x80:  # a two-byte size (its second byte is h[d - 2])
-                            n += (h[d - 2] << 7) - 0x80
-                        ds = pos + d
+                # canonical size of 1 or 2 bytes) from one unpack of its first 9 bytes into
+                # locals: byte j is xj (fo holds bytes 0 and 1), so an offset of L bytes has
+                # its end opcode in x(L+1) and its size in x(L+2), x(L+3). Each length has its
+                # own branch, reading those at fixed places; ds is where the data starts.
+                fo, x1, x2, x3, x4, x5, x6, x7 = head(buf, pos)
+                ds = 0
+                if fo == 0x4100:  # flags 0, i32.const
+                    if x1 < 0x80:
+                        if x2 == 0x0B:
+                            const = x1 - 0x80 if x1 & 0x40 else x1
+                            n = x3
+                            if n < 0x80:
+                                ds = pos + 5
+                            elif 0 < x4 < 0x80:
+                                n += (x4 << 7) - 0x80
+                                ds = pos + 6
+                    elif x2 < 0x80:
+                        if x3 == 0x0B:
+                            v = x1 - 0x80 + (x2 << 7)
+                            const = v - 0x4000 if x2 & 0x40 else v
+                            n = x4
+                            if n < 0x80:
+                                ds = pos + 6
+                            elif 0 < x5 < 0x80:
+                                n += (x5 << 7) - 0x80
+                                ds = pos + 7
+                    elif x3 < 0x80:
+                        if x4 == 0x0B:
+                            v = x1 - 0x80 + b1[x2] + (x3 << 14)
+                            const = v - 0x200000 if x3 & 0x40 else v
+                            n = x5
+                            if n < 0x80:
+                                ds = pos + 7
+                            elif 0 < x6 < 0x80:
+                                n += (x6 << 7) - 0x80
+                                ds = pos + 8
+                    elif x4 < 0x80 and x5 == 0x0B:
+                        const = x1 - 0x80 + b1[x2] + b2[x3] + b3[x4]
+                        n = x6
+                        if n < 0x80:
+                            ds = pos + 8
+                        elif 0 < x7 < 0x80:
+                            n += (x7 << 7) - 0x80
+                            ds = pos + 9
+                    if ds:
                         end = ds + n
                         if end <= size:
                             add_start(ds)
