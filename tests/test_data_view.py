@@ -98,6 +98,8 @@ def test_static_gaps_equal_a_byte_by_byte_count(layout):
     got = static_gaps(m, 0, collect=True)
     assert got == {"count": len(runs), "bytes": len(holes), "start": start, "end": end,
                    "gaps": [tuple(r) for r in runs]}
+    # without the list of holes: from the scan's runs where they are disjoint, else sorted
+    assert static_gaps(m, 0) == dict(got, gaps=[])
 
 
 @settings(max_examples=150, deadline=None)
@@ -142,6 +144,27 @@ def disjoint_layouts(draw):
 @settings(max_examples=200, deadline=None)
 @given(disjoint_layouts())
 def test_static_gaps_of_disjoint_segments(layout):
+    test_static_gaps_equal_a_byte_by_byte_count.hypothesis.inner_test(layout)
+
+
+@st.composite
+def runs_layouts(draw):
+    """Disjoint non-empty segments as a few runs in address order, the runs in any order:
+    what compilers emit, and what static_gaps counts from the scan's runs alone."""
+    spans = [s for s, _ in draw(disjoint_layouts())]
+    spans.sort()
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(spans) - 1)), max_size=3)))
+    runs = [spans[a:b] for a, b in zip([0, *cuts], [*cuts, len(spans)])]
+    return [((off, n), f'(data (i32.const {off}) "{"a" * n}")') for run in draw(st.permutations(runs))
+            for off, n in run]
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs_layouts())
+def test_static_gaps_of_runs(layout):
+    m = Module.from_bytes(wat("(module (memory 1) " + " ".join(w for _, w in layout) + ")"))
+    runs, touching = m.view(11).runs(0)
+    assert len(runs) >= 1 and touching <= len(layout) - 1
     test_static_gaps_equal_a_byte_by_byte_count.hypothesis.inner_test(layout)
 
 

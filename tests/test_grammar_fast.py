@@ -48,6 +48,22 @@ def totals_by_grammar(payload: bytes):
     return (min((a for a, _ in spans), default=None), max((b for _, b in spans), default=None), total)
 
 
+def runs_by_grammar(payload: bytes):
+    """(runs, touching) as ``scan_data`` finds them: stretches of memory 0's constant-offset
+    segments each starting at or after the end of the one before, and how many start
+    exactly there."""
+    runs, touching = [], 0
+    for flags, memory, expr, value, data in by_grammar(payload, 0):
+        if memory != 0 or value is None:
+            continue
+        if runs and value >= runs[-1][1]:
+            touching += value == runs[-1][1]
+            runs[-1] = (runs[-1][0], value + len(data))
+        else:
+            runs.append((value, value + len(data)))
+    return runs, touching
+
+
 def outcome(fn, payload, base):
     try:
         return ("ok", fn(payload, base))
@@ -123,7 +139,35 @@ def test_scan_equals_grammar_on_valid(payload, base):
     assert outcome(by_scan, payload, base)[0] == "ok"
     scan = scan_data(payload, base)
     assert (scan.first, scan.end, scan.total) == totals_by_grammar(payload)
+    assert (scan.runs, scan.touching) == runs_by_grammar(payload)
     check_queries(scan)
+
+
+@st.composite
+def chained_payload(draw):
+    """Segments each placed near where the one before ended (touching, apart, overlapping
+    by a byte or more, empty), some passive or in memory 1: every way a run goes on or ends."""
+    segs, reach = [], draw(st.integers(0, 1 << 20))
+    for _ in range(draw(st.integers(1, 12))):
+        data = bytes(draw(st.integers(0, 4)))
+        kind = draw(st.sampled_from(["active"] * 6 + ["passive", "other"]))
+        if kind == "passive":
+            segs.append(b"\x01" + encode_u(len(data)) + data)
+            continue
+        at = max(0, reach + draw(st.sampled_from([0, 0, 1, 7, -1, -2, -100])))
+        head = b"\x00" if kind == "active" else b"\x02\x01"
+        segs.append(head + b"\x41" + encode_s(at) + b"\x0b" + encode_u(len(data)) + data)
+        if kind == "active":
+            reach = at + len(data)
+    return encode_u(len(segs)) + b"".join(segs)
+
+
+@settings(max_examples=300)
+@given(chained_payload())
+def test_scan_runs_equal_the_grammars(payload):
+    scan = scan_data(payload, 0)
+    assert (scan.runs, scan.touching) == runs_by_grammar(payload)
+    assert (scan.first, scan.end, scan.total) == totals_by_grammar(payload)
 
 
 @settings(max_examples=600)
@@ -156,6 +200,7 @@ def test_scan_equals_grammar_on_corpus(corpus):
             assert by_scan(p, sec.offset) == by_grammar(p, sec.offset), f.name
             scan = scan_data(p, sec.offset)
             assert (scan.first, scan.end, scan.total) == totals_by_grammar(p), f.name
+            assert (scan.runs, scan.touching) == runs_by_grammar(p), f.name
             check_queries(scan)
             n += 1
     assert n > 200
@@ -176,6 +221,7 @@ def test_scan_of_many_segments():
     assert by_scan(payload, 0) == by_grammar(payload, 0)
     scan = scan_data(payload, 0)
     assert (scan.first, scan.end, scan.total) == totals_by_grammar(payload)
+    assert (scan.runs, scan.touching) == runs_by_grammar(payload)
     check_queries(scan)
     lying = encode_u(len(segs) + 1) + b"".join(segs)
     assert outcome(by_scan, lying, 5) == outcome(by_grammar, lying, 5)

@@ -199,6 +199,15 @@ class DataView(VectorView):
         offsets, sizes = self.span_columns(memory)
         return min(offsets, default=None), max(map(operator.add, offsets, sizes), default=None)
 
+    def runs(self, memory: int = 0):
+        """The scan's (runs, touching) (see ``fast.Scan``) when they describe every active
+        constant-offset segment of ``memory``: memory 0, every segment one of those, and
+        none added since. Else None."""
+        scan = self._scan
+        if memory == 0 and self._entries is None and not self._appended and scan.plain:
+            return scan.runs, scan.touching
+        return None
+
     def segment_data(self, i: int):
         """The bytes of segment ``i`` (a memoryview while nothing was materialized)."""
         if self._entries is None:
