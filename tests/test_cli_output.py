@@ -84,3 +84,38 @@ def test_a_str_subclass_key_is_a_string_key():
         pass
 
     assert json_text({Name("k"): {Name("j"): 1}}) == json.dumps({"k": {"j": 1}}, indent=2)
+
+
+# -- text tables: whole-column steps, the same text as the row-by-row rule they replace
+
+
+def table_by_rows(rows, headers):
+    """The rule, one cell at a time: numbers (blanks allowed) right-aligned, None blank."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    numeric = [bool(rows) and all(isinstance(r[i], int) or r[i] in ("", None) for r in rows)
+               for i in range(len(headers))]
+    return "\n".join("  ".join(c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     .rstrip() for r in cells)
+
+
+_cell = st.one_of(st.integers(-10**12, 10**12), st.booleans(), st.none(), st.just(""), st.text(max_size=6),
+                  st.floats(allow_nan=True), st.sampled_from(["é", "😀", " x ", "\t"]))
+
+
+@given(st.integers(1, 5).flatmap(lambda n: st.tuples(
+    st.lists(st.lists(_cell, min_size=n, max_size=n), max_size=8),
+    st.lists(st.text(min_size=0, max_size=7), min_size=n, max_size=n))))
+def test_table_equals_the_row_by_row_rule(case):
+    from wasmem.cli._common import table
+
+    rows, headers = case
+    assert table(rows, headers) == table_by_rows(rows, headers)
+
+
+def test_table_aligns_numbers_right_and_text_left():
+    from wasmem.cli._common import table
+
+    assert table([[1, "a", None], [200, "bcd", 5]], ["n", "name", "x"]) == (
+        "  n  name  x\n  1  a\n200  bcd   5")
+    assert table([], ["id", "section"]) == "id  section"

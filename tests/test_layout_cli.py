@@ -162,3 +162,72 @@ def test_wat_past_the_segment_limit_warns(tmp_path, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert captured.out.count("(data (i32.const ") == 2
     assert "2 data lines: a module with more than 1 data segments is refused by the JS API" in captured.err
+
+
+# -- the memory map: previews and columns in whole-list steps, the same text as the
+# per-object rule they replace
+
+
+def preview_by_rule(value, limit=32):
+    """A value's whole JSON (or hex, or repr), cut to ``limit`` characters with "…"."""
+    if isinstance(value, (bytes, bytearray)):
+        text = value[:12].hex(" ") + (" …" if len(value) > 12 else "")
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, (list, tuple)):
+        text = json.dumps(list(value), ensure_ascii=False, default=str)
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_scalars = st.one_of(st.integers(-2**63, 2**64), st.floats(), st.booleans(), st.none(),
+                     st.text(max_size=5), st.sampled_from(["😀", "\ud800", '"\\\n']))
+_values = st.one_of(
+    st.text(max_size=80), st.text(alphabet=st.sampled_from(['"', "\\", "\n", "é", "😀", "\ud800", "a"]), max_size=60),
+    st.lists(_scalars, max_size=40), st.lists(st.lists(_scalars, max_size=4), max_size=20),
+    st.lists(_scalars, max_size=30).map(tuple), st.binary(max_size=30), st.integers(), st.floats())
+
+
+@given(st.lists(_values, max_size=6), st.integers(1, 40))
+def test_previews_equal_the_whole_json_cut(values, limit):
+    from wasmem.cli.layout import previews
+
+    assert previews(values, limit) == [preview_by_rule(v, limit) for v in values]
+
+
+@pytest.mark.parametrize("abi", ["assemblyscript", "c"])
+def test_block_table_and_object_addresses_are_blocks_and_objects(abi):
+    from wasmem.layout.c import CLayout
+    from wasmem.layout.assemblyscript import StaticLayout
+
+    if abi == "c":
+        lay = CLayout()
+        for name, value in [("a", "x"), (None, "y"), ("b", "")]:
+            lay.add_cstring(value, name)
+        lay.add_bytes(b"", "empty")  # shares its address with the next object
+        lay.add_array("u8", [1, 2], "c")
+    else:
+        lay = StaticLayout(as_version="0.28.20")
+        lay.add_columns(["string"] * 4 + ["Array<i32>"], ["same", "other", "same", "x", [1, 2]],
+                        ["s1", "s2", "s3", None, "arr"], [None, None, None, None, 4])
+    fields = [tuple(getattr(b, f) for f in ("address", "block", "mm_info", "gc_info", "rt_id", "size", "type",
+                                             "label", "value", "seg_size")) for b in lay.blocks]
+    assert [tuple(r) for r in lay.block_table()] == fields and len(fields) == 5
+    assert lay.object_addresses() == [(o.name, o.address) for o in lay.objects]
+    assert lay.object_addresses() == ([("a", 1024), (None, 1026), ("b", 1028), ("empty", 1029), ("c", 1029)]
+                                      if abi == "c" else
+                                      [("s1", 32), ("s2", 64), ("s3", 32), (None, 96), ("arr", 160)])
+
+
+def test_map_joins_the_names_of_one_address(tmp_path, capsys):
+    spec = spec_file(tmp_path, {"object": [{"name": "a", "type": "string", "value": "same"},
+                                           {"name": "b", "type": "string", "value": "same"},
+                                           {"name": "c", "type": "string", "value": "other"}]})
+    assert main(["layout", spec, "--format", "map"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[-3:] == ["a,", "b", '"same"']
+    assert lines[2].split()[-2:] == ["c", '"other"']
+    assert lines[-1].startswith("2 objects (3 named), abi assemblyscript")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from itertools import repeat
 
 from ..errors import WasmError
 from .jsonout import json_text
@@ -83,13 +84,34 @@ def print_json(doc, rows=()) -> None:
 
 def table(rows: list[list], headers: list[str]) -> str:
     """Rows as an aligned text table (numbers right-aligned)."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    # a column of numbers (blanks allowed) is right-aligned
-    numeric = [bool(rows) and all(isinstance(r[i], int) or r[i] in ("", None) for r in rows)
-               for i in range(len(headers))]
-    out = []
-    for r in cells:
-        parts = [c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        out.append("  ".join(parts).rstrip())
-    return "\n".join(out)
+    return column_table(list(zip(*rows)) if rows else [()] * len(headers), headers)
+
+
+def column_table(columns: list, headers: list[str]) -> str:
+    """An aligned text table from its columns: a column of numbers (blanks allowed) is
+    right-aligned, None is blank. Widths come from whole-column steps and each line from
+    one %-format of its row (C speed: 98,450 segments or 110,000 objects take a fraction of
+    a second)."""
+    cols, specs = [], []
+    for head, col in zip(headers, columns):
+        kinds = set(map(type, col))
+        numeric = bool(col) and (kinds == _INT or _numeric(col))
+        if kinds == _INT:  # the widest int is the greatest or the least
+            width = max(len(str(max(col))), len(str(min(col))))
+        else:
+            if kinds != _STR:  # (%s would write None, not a blank)
+                col = ["" if c is None else str(c) for c in col]
+            width = max(map(len, col), default=0)
+        width = max(width, len(head))
+        specs.append(f"%{width}s" if numeric else f"%-{width}s")
+        cols.append(col)
+    line = "  ".join(specs)
+    return "\n".join(map(str.rstrip, [line % tuple(headers), *map(line.__mod__, zip(*cols))]))
+
+
+_INT, _STR = {int}, {str}
+
+
+def _numeric(col) -> bool:
+    """Every cell an int, a blank or None."""
+    return all(isinstance(c, int) or c in ("", None) for c in col)

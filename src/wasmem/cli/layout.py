@@ -110,47 +110,64 @@ def _wat_bytes(data: bytes) -> str:
     return bytes(data).decode("latin-1").translate(_WAT_SPELLING)
 
 
-def preview(value, limit: int = 32) -> str:
-    import json  # (the map format only)
+def previews(values, limit: int = 32) -> list[str]:
+    """A short preview of each value, at most ``limit`` characters: a string or list as its
+    JSON, bytes in hex, anything else as repr; cut with "…" where longer."""
+    from .jsonout import compact_encoder, string_encoder
 
-    if isinstance(value, (bytes, bytearray)):
-        text = value[:12].hex(" ") + (" …" if len(value) > 12 else "")
-    elif isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-    elif isinstance(value, (list, tuple)):
-        text = json.dumps(list(value), ensure_ascii=False, default=str)
-    else:
-        text = repr(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    text_of, quote = compact_encoder(default=str), string_encoder()
+    items = limit // 2  # (a list's JSON is over 2 characters an item: past this many it is cut anyway)
+    out = []
+    add = out.append
+    for value in values:
+        kind = value.__class__
+        if kind is str:
+            # JSON escapes each character on its own, so the text of a prefix is a prefix
+            text = quote(value if len(value) <= limit else value[:limit])
+        elif kind is list or kind is tuple:
+            text = text_of(list(value) if len(value) <= items else list(value[:items]))
+        elif isinstance(value, (bytes, bytearray)):
+            text = value[:12].hex(" ") + (" …" if len(value) > 12 else "")
+        elif isinstance(value, str):
+            text = text_of(str(value))
+        elif isinstance(value, (list, tuple)):
+            text = text_of(list(value))
+        else:
+            text = repr(value)
+        add(text if len(text) <= limit else text[:limit - 1] + "…")
+    return out
 
 
 def memory_map(layout) -> str:
     """A person-readable map: one row per object in memory order, then totals."""
-    from ._common import table
+    from ._common import column_table
 
     headerless = layout.abi_name == "c"
-    blocks, objects = layout.blocks, layout.objects  # (each a list made on every access)
-    names: dict[int, list] = {}
-    for o in objects:
-        names.setdefault(o.address, []).append(o.name or "")
-    rows = []
-    payload = 0
-    for b in blocks:
-        name = ", ".join(names.get(b.address, ())) or b.label or ""
-        payload += b.size
-        if headerless:
-            rows.append([b.address, b.size, b.type, name, preview(b.value)])
-        else:
-            rows.append([b.address, b.block, b.mm_info, b.gc_info, b.rt_id, b.size, b.type, name,
-                         preview(b.value)])
+    rows = layout.block_table()  # (the fields of a Block, as columns below)
+    (addresses, starts, mm_info, gc_info, rt_ids, sizes, types, labels, values,
+     seg_sizes) = zip(*rows) if rows else [()] * 10
+    # the names of the objects at each address (a string laid out once for several names
+    # has them all), else the block's own label (an element, a buffer)
+    objects = layout.object_addresses()
+    named = {address: name for name, address in objects}
+    if len(named) != len(objects):
+        named = {}
+        for name, address in objects:
+            named.setdefault(address, []).append(name or "")
+        named = {address: ", ".join(names) for address, names in named.items()}
+    name_column = [name or label or "" for name, label in zip(map(named.get, addresses), labels)]
+    preview_column = previews(values)
     if headerless:
         head = ["address", "size", "type", "name", "preview"]
+        cols = [addresses, sizes, types, name_column, preview_column]
     else:
         head = ["address", "block", "mmInfo", "gcInfo", "rtId", "rtSize", "type", "name", "preview"]
-    segs = sum(b.seg_size for b in blocks)
+        cols = [addresses, starts, mm_info, gc_info, rt_ids, sizes, types, name_column, preview_column]
+    payload = sum(sizes)
+    segs = sum(seg_sizes)
     span = layout.end - layout.base
     version = "" if headerless else f" {layout.abi.version_text}"
-    total = (f"{len(blocks)} objects ({len(objects)} named), abi {layout.abi_name}{version}; "
+    total = (f"{len(rows)} objects ({len(objects)} named), abi {layout.abi_name}{version}; "
              f"memory {layout.base}..{layout.end} ({span} bytes): payload {payload}, "
              f"headers and padding {segs - payload}, gaps {span - segs}")
-    return (table(rows, head) + "\n" if rows else "") + total + "\n"
+    return (column_table(cols, head) + "\n" if rows else "") + total + "\n"

@@ -98,10 +98,23 @@ class StaticLayout:
         self._settle()
         return [Block(*b) for b in self._blocks]
 
+    def block_table(self) -> list[tuple]:
+        """``blocks`` as tuples of a Block's fields in order, without making an object of
+        each (a memory map of 120,000 blocks reads them as columns): the layout's own list,
+        to read, never change."""
+        self._settle()
+        return self._blocks
+
     @property
     def objects(self) -> list[LaidObject]:
         """The objects added by name, in order: (name, type, address, block, size, rt_id)."""
         return [LaidObject(name, *fields) for name, fields in self._named_rows()]
+
+    def object_addresses(self) -> list[tuple]:
+        """(name, address) of each object added by name, in order."""
+        self._settle()
+        named = self._named
+        return list(zip(map(_FIRST, named), map(_FIRST, map(self._blocks.__getitem__, map(_SECOND, named)))))
 
     def _named_rows(self):
         """(name, (type, address, block, size, rt_id)) of each object added by name, in

@@ -7,6 +7,8 @@ is where the bytes start and ``rt_id`` is None.
 
 from __future__ import annotations
 
+import operator
+
 from ..errors import LayoutError
 from .types import SCALARS, BadValue, Block, CType, LaidObject, parse_ctype, show_value
 
@@ -61,6 +63,14 @@ class CLayout:
             raise LayoutError(f"unknown element type {elem!r} for the c abi")
         return self.add(CType("array", SCALARS[elem]), values, name, align)
 
+    def block_table(self) -> list[tuple]:
+        """``blocks`` as tuples of a Block's fields in order (as StaticLayout's)."""
+        return list(map(_BLOCK_FIELDS, self.blocks))
+
+    def object_addresses(self) -> list[tuple]:
+        """(name, address) of each object added by name, in order."""
+        return [(o.name, o.address) for o in self.objects]
+
     def segments(self) -> list[tuple[int, bytes]]:
         buf, base = self._buf, self.base
         return [(b.block, bytes(buf[b.block - base:b.block - base + b.seg_size])) for b in self.blocks]
@@ -82,6 +92,9 @@ class CLayout:
                          "size": o.size, "rt_id": None} for o in self.objects],
             "segments": [{"offset": b.block, "size": b.seg_size} for b in self.blocks],
         }
+
+
+_BLOCK_FIELDS = operator.attrgetter(*Block.__slots__)
 
 
 def type_is_bad_align(align) -> bool:
