@@ -119,3 +119,38 @@ def test_table_aligns_numbers_right_and_text_left():
     assert table([[1, "a", None], [200, "bcd", 5]], ["n", "name", "x"]) == (
         "  n  name  x\n  1  a\n200  bcd   5")
     assert table([], ["id", "section"]) == "id  section"
+
+
+_scalar = st.one_of(st.integers(-2**70, 2**70), st.booleans(), st.none(), st.floats(), st.text(max_size=6),
+                    st.sampled_from(["\ud800", "%s", '"', "é😀"]))
+_key = st.one_of(st.text(max_size=5), st.sampled_from(["%", "%s", "a\"b", "index"]))
+
+
+@st.composite
+def record_lists(draw):
+    """Lists of records: mostly one set of keys in one order (the fast path), sometimes
+    not (other keys, another order, a non-dict, a non-str key)."""
+    keys = draw(st.lists(_key, max_size=5, unique=True))
+    column_kind = {k: draw(st.sampled_from(["int", "str", "mixed"])) for k in keys}
+    value = {"int": st.integers(-2**40, 2**40), "str": st.text(max_size=5), "mixed": _scalar}
+    records = [{k: draw(value[column_kind[k]]) for k in keys} for _ in range(draw(st.integers(0, 6)))]
+    odd = draw(st.sampled_from([None, None, "reorder", "extra", "list", "intkey"]))
+    if records and odd:
+        i = draw(st.integers(0, len(records) - 1))
+        if odd == "reorder":
+            records[i] = dict(reversed(list(records[i].items())))
+        elif odd == "extra":
+            records[i] = dict(records[i], zz=1)
+        elif odd == "list":
+            records[i] = [1, "a"]
+        else:
+            records[i] = {7: "x"}
+    return records
+
+
+@given(record_lists())
+def test_record_rows_equal_jsons_own_compact_records(records):
+    doc = {"n": 1, "segments": records}
+    text = json_text(doc, ("segments",))
+    lines = text.split("\n")[3:-2] if records else []
+    assert [line.strip().rstrip(",") for line in lines] == [json.dumps(r, ensure_ascii=False) for r in records]
