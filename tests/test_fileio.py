@@ -125,3 +125,35 @@ def test_the_cli_writes_the_same_bytes_through_the_kernel(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert out.read_bytes() == EXPECTED.read_bytes()
+
+
+def _fixture_rewrites():
+    from conftest import FIXTURES as F
+
+    for path in sorted(F.rglob("*.wasm")):
+        m = Module.from_file(path)
+        if m.defined_memories:  # every defined memory: converting one past the first renumbers code
+            for k in range(len(m.memories)):
+                if m.memories[k].import_ is None:
+                    yield pytest.param(path, "import", k, id=f"{path.relative_to(F)}-import-{k}")
+        elif m.memories:
+            yield pytest.param(path, "define", 0, id=f"{path.relative_to(F)}-define")
+
+
+@pytest.mark.parametrize("path,how,index", list(_fixture_rewrites()))
+def test_mapped_save_equals_to_bytes_on_every_fixture(tmp_path, path, how, index):
+    """Sections copied by the kernel, re-encoded ones (the code of a renumbering), new ones
+    and dropped ones: what a mapped module saves is what the read one gives as bytes."""
+    from wasmem.rewrite.memory import define_memory
+
+    results = []
+    for mapped in (False, True):
+        m = Module.from_file(path, mapped=mapped)
+        if how == "import":
+            import_memory(m, memory=index, zero_fill=True)
+        else:
+            define_memory(m, memory=index)
+        m.save(tmp_path / "out.wasm")
+        results.append(((tmp_path / "out.wasm").read_bytes(), m.to_bytes()))
+    (read_saved, read_bytes), (mapped_saved, mapped_bytes) = results
+    assert read_saved == read_bytes == mapped_saved == mapped_bytes

@@ -42,15 +42,11 @@ class about:
         return False
 
 
-def read_input(path, *, mapped: bool = False):
-    """The file's bytes. With ``mapped``, a read-only memory map instead (see
-    ``fileio.map_file``), where the file can be mapped."""
-    from ..fileio import map_file
-
+def read_input(path) -> bytes:
+    """The file's bytes (a module is loaded with ``load_module``)."""
     with about(path):
         with open(path, "rb") as f:
-            data = map_file(f) if mapped else None
-            return f.read() if data is None else data
+            return f.read()
 
 
 # Whether a rewrite may map its input: POSIX lets the output replace a mapped file
