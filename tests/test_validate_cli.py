@@ -193,3 +193,16 @@ def test_corpus_malformed_and_invalid(corpus, capsys):
     assert len(files) == 2640
     for f in files:
         assert validate(f.read_bytes()).valid == (verdicts[f.name] == "ok"), f.name
+
+
+@pytest.mark.parametrize("tty,size", [(True, 1), (False, 1), (True, 1 << 20)])
+def test_a_long_compile_is_announced_on_a_terminal_only(capsys, monkeypatch, tmp_path, tty, size):
+    import wasmem.cli.validate as v
+
+    monkeypatch.setattr(v, "PROGRESS_CODE_SIZE", size)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    path = write(tmp_path, "m.wasm", wat("(module (func (export \"f\") (result i32) i32.const 7))"))
+    code, out, err = run(capsys, path)
+    assert code == 0 and out.startswith(f"{path}: valid, instantiated")
+    announced = tty and size == 1  # (this module has a few bytes of code)
+    assert err == ("wasmem: compiling 0.0 MB of code in wasmtime...\n" if announced else "")

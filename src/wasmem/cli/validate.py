@@ -12,6 +12,7 @@ NAME = "validate"
 HELP = "compile and instantiate a module in wasmtime with stub imports, optionally call an export"
 
 _FLAGS = ("--json", "--dirty-memory", "--debug")
+PROGRESS_CODE_SIZE = 1 << 20  # bytes of code from which validate says it is compiling (on a terminal)
 
 
 def add_arguments(p):
@@ -50,7 +51,12 @@ def run(args) -> int:
     data = read_input(args.file)
     with about(args.file):
         check_magic(data)
-        Module.from_bytes(data)  # malformed framing is exit 2 with its offset, as everywhere
+        m = Module.from_bytes(data)  # malformed framing is exit 2 with its offset, as everywhere
+        code = m.section(10)
+        if code is not None and len(code.payload) >= PROGRESS_CODE_SIZE and sys.stderr.isatty():
+            # wasmtime compiles about a megabyte of code a second here: say why nothing happens
+            print(f"wasmem: compiling {len(code.payload) / 1e6:.1f} MB of code in wasmtime...", file=sys.stderr,
+                  flush=True)
         report = validate(data, dirty_memory=args.dirty_memory, invoke=func, args=texts)
     if args.json:
         print_json(report.to_json())
