@@ -205,3 +205,31 @@ def test_const_value_equals_the_leb_readers(expr):
 
     assert const_value(expr) == _const_value_by_reader(expr)
     assert const_value(memoryview(expr)) == _const_value_by_reader(expr)
+
+
+def test_entries_appended_as_encodings_are_read_back_on_demand():
+    """Globals and exports appended as bytes (add-data's bulk path) write the same module
+    as appended objects, and become objects when someone asks for the entries."""
+    from wasmem.binary.entries import encode_export
+    from wasmem.model import Export, Global
+
+    m, by_objects = Module.from_file(MODULE), Module.from_file(MODULE)
+    globals_before, exports_before, first = len(m.defined_globals), len(m.exports), len(m.globals)
+    values = [100, 2**31 - 1, 0]
+    by_objects.defined_globals.extend(Global(0x7F, False, const_expr(v)) for v in values)
+    by_objects.exports.extend(Export(f"x{i}", "global", first + i) for i in range(3))
+    gview, eview = m.view(6), m.view(7)
+    gview.extend_encoded([b"\x7f\x00" + const_expr(v) for v in values])
+    eview.extend_encoded([encode_export(f"x{i}", "global", first + i) for i in range(3)])
+    assert len(gview) == globals_before + 3 and len(eview) == exports_before + 3
+    assert gview.changed and eview.changed and gview._tail  # (still bytes)
+    assert m.to_bytes() == by_objects.to_bytes()
+    # asking for the entries reads the bytes back into objects
+    assert [(e.name, e.kind, e.index) for e in m.exports[exports_before:]] == [
+        ("x0", "global", first), ("x1", "global", first + 1), ("x2", "global", first + 2)]
+    assert [(g.valtype, g.mutable, g.init_value) for g in m.defined_globals[globals_before:]] == [
+        (0x7F, False, v) for v in values]
+    assert not gview._tail and not eview._tail
+    assert m.to_bytes() == by_objects.to_bytes()
+    m.exports[-1].name = "renamed"  # and they are entries like any other
+    assert Module.from_bytes(m.to_bytes()).exports[-1].name == "renamed"

@@ -20,20 +20,36 @@ from .model import DataSegment, Export, Global, Import, Limits, Memory
 
 
 class VectorView:
-    """A section that is a vector of entries."""
+    """A section that is a vector of entries.
+
+    Entries may also be appended as their encodings (``extend_encoded``): add-data gives
+    110,000 globals and exports that nothing reads before they are written, so they stay
+    bytes until someone asks for ``entries``, which reads them back into objects."""
 
     section_id: int
     reader = None  # binary.entries reader of one entry
 
     def __init__(self, entries=None):
-        self.entries = list(entries or [])
-        self._original = [id(e) for e in self.entries]
+        self._entries = list(entries or [])
+        self._original = [id(e) for e in self._entries]
+        self._tail: list = []  # encodings appended after the entries, not made into objects yet
+
+    @property
+    def entries(self) -> list:
+        if self._tail:  # read back what was appended as bytes: the entries are the truth from here on
+            tail, self._tail = self._tail, []
+            self._entries.extend(type(self).decode(encode_u(len(tail)) + b"".join(tail), 0)._entries)
+        return self._entries
+
+    def extend_encoded(self, encodings: list) -> None:
+        """Append entries given as their encodings (each what ``encode()`` of the entry gives)."""
+        self._tail.extend(encodings)
 
     @property
     def changed(self) -> bool:
-        if len(self.entries) != len(self._original):
+        if self._tail or len(self._entries) != len(self._original):
             return True
-        return any(id(e) != o or e.changed for e, o in zip(self.entries, self._original))
+        return any(id(e) != o or e.changed for e, o in zip(self._entries, self._original))
 
     @classmethod
     def decode(cls, payload, base: int):
@@ -42,10 +58,10 @@ class VectorView:
         return cls(E.read_vector(bytes(payload), base, cls.reader, what, cls.entry))
 
     def encode(self) -> bytes:
-        return encode_u(len(self.entries)) + b"".join(e.encode() for e in self.entries)
+        return (encode_u(len(self)) + b"".join(e.encode() for e in self._entries) + b"".join(self._tail))
 
     def __len__(self):
-        return len(self.entries)
+        return len(self._entries) + len(self._tail)
 
 
 class ImportView(VectorView):
@@ -103,6 +119,7 @@ class DataView(VectorView):
         self._base = base
         self._original = None if scan is not None else [id(e) for e in self._entries]
         self._appended: list = []  # segments added while the others are still only scanned
+        self._tail = ()  # (VectorView's tail of encodings: segments are appended as objects)
 
     @classmethod
     def decode(cls, payload, base: int):

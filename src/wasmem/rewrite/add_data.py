@@ -164,16 +164,14 @@ def _export_objects(m, objects) -> None:
             if name in taken:
                 raise RewriteError(f"an export named {name!r} already exists; rename the object or use --no-export")
             taken.add(name)
-    # Each entry is made with its encoding, as a decoded one is: the sections are written
-    # from these bytes, not re-encoded field by field (110,000 objects, 220,000 entries),
-    # and in whole-list steps.
+    # The entries are appended as their encodings, made in whole-list steps: nothing reads
+    # them before the module is written (110,000 objects, 220,000 entries), and the views
+    # make objects of them only if asked.
     n = len(names)
     first = len(m.globals)  # (m.globals is a new list each time: ask once)
     indices = range(first, first + n)
-    inits = _const_exprs(addresses)
-    m.defined_globals.extend(map(Global, repeat(I32, n), repeat(False, n), inits, map(_I32_CONST.__add__, inits),
-                                 repeat(_I32_CONST, n)))
-    m.exports.extend(map(Export, names, repeat("global", n), indices, _global_exports(names, indices)))
+    m.view(6, create=True).extend_encoded(list(map(_I32_CONST.__add__, _const_exprs(addresses))))
+    m.view(7, create=True).extend_encoded(_global_exports(names, indices))
 
 
 def _const_exprs(addresses: list) -> list:
