@@ -233,3 +233,47 @@ def test_entries_appended_as_encodings_are_read_back_on_demand():
     assert m.to_bytes() == by_objects.to_bytes()
     m.exports[-1].name = "renamed"  # and they are entries like any other
     assert Module.from_bytes(m.to_bytes()).exports[-1].name == "renamed"
+
+
+def merged_by_rule(gaps, room):
+    """zero_fill's merging, one gap at a time: join across the smallest stretches of data
+    between gaps (the earlier one first on a tie) until ``room`` runs remain."""
+    runs = [list(g) for g in gaps]
+    if len(runs) <= room:
+        return [tuple(r) for r in runs]
+    between = sorted(range(len(runs) - 1), key=lambda k: runs[k + 1][0] - runs[k][1])
+    join = set(between[:len(runs) - room])
+    merged = [runs[0]]
+    for k in range(1, len(runs)):
+        if k - 1 in join:
+            merged[-1][1] = runs[k][1]
+        else:
+            merged.append(runs[k])
+    return [tuple(r) for r in merged]
+
+
+@settings(max_examples=200, deadline=None)
+@given(disjoint_layouts(), st.integers(1, 6))
+def test_zero_fill_under_a_segment_limit(layout, room):
+    """Past the segment limit, zero-fill merges gaps by the rule; the memory image stays
+    the same bytes, and no gap is left."""
+    import wasmem.rewrite.data as data
+    from wasmem.rewrite.data import static_gaps, zero_fill
+
+    source = "(module (memory 1) " + " ".join(w for _, w in layout) + ")"
+    m = Module.from_bytes(wat(source))
+    gaps = static_gaps(m, 0, collect=True)
+    before = m.read_static(gaps["start"], gaps["end"] - gaps["start"])
+    saved = data.MAX_SEGMENTS
+    data.MAX_SEGMENTS = len(layout) + room
+    try:
+        report = zero_fill(m, 0)
+    finally:
+        data.MAX_SEGMENTS = saved
+    runs = merged_by_rule(gaps["gaps"], room)
+    out = Module.from_bytes(m.to_bytes())
+    added = [(d.offset, d.offset + d.size) for d in out.data[len(layout):]]
+    assert added == runs and report["segments_added"] == len(runs)
+    assert report["zero_bytes"] == gaps["bytes"]
+    assert out.read_static(gaps["start"], gaps["end"] - gaps["start"]) == before
+    assert static_gaps(out, 0)["count"] == 0

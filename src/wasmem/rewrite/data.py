@@ -101,19 +101,15 @@ def zero_fill(m, memory: int, gaps: list | None = None) -> dict:
     if room < 1:
         raise RewriteError(f"the module already has {len(view)} data segments; "
                            f"no room for zero-fill below the limit of {MAX_SEGMENTS}")
-    runs = [list(g) for g in gaps]
-    if len(runs) > room:
-        # merge across the smallest stretches of real data between gaps
-        excess = len(runs) - room
-        between = sorted(range(len(runs) - 1), key=lambda k: runs[k + 1][0] - runs[k][1])
-        join = set(between[:excess])
-        merged = [runs[0]]
-        for k in range(1, len(runs)):
-            if k - 1 in join:
-                merged[-1][1] = runs[k][1]
-            else:
-                merged.append(runs[k])
-        runs = merged
+    runs = gaps
+    if len(gaps) > room:
+        # Merge across the smallest stretches of real data between gaps: the stretch after
+        # gap k is kept as a cut between runs unless it is among the `excess` smallest
+        # (ties: the earlier one merges first). Whole-list steps: esbuild.wasm has 98,448 gaps.
+        excess = len(gaps) - room
+        stretch = list(map(operator.sub, map(_FIRST, itertools.islice(gaps, 1, None)), map(_SECOND, gaps)))
+        cuts = sorted(sorted(range(len(stretch)), key=stretch.__getitem__)[excess:])
+        runs = list(zip([gaps[0][0], *[gaps[k + 1][0] for k in cuts]], [*[gaps[k][1] for k in cuts], gaps[-1][1]]))
     # the zeros' offsets use the same instruction (i32.const or i64.const) as the others
     op = 0x42 if m.memories[memory].limits.memory64 else 0x41
     # one pass over the segments for the whole range, then a slice per run
@@ -124,4 +120,7 @@ def zero_fill(m, memory: int, gaps: list | None = None) -> dict:
     added = len(runs)
     if m.data_count is not None:
         m.data_count = len(view)
-    return {"segments_added": added, "zero_bytes": sum(e - s for s, e in gaps)}
+    return {"segments_added": added, "zero_bytes": sum(map(_SECOND, gaps)) - sum(map(_FIRST, gaps))}
+
+
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
