@@ -87,7 +87,8 @@ def test_a_copy_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, failure)
     m = rewritten(PLAIN, mapped=True)
     with pytest.raises(OSError) as e:
         m.save(out)
-    assert ("changed while being copied" if failure == "input shrank" else "No space left") in str(e.value)
+    assert (f"the input {PLAIN} changed while being copied" if failure == "input shrank"
+            else "No space left") in str(e.value)
     assert out.read_bytes() == b"keep"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wasm"]  # no temp file left
 

@@ -76,6 +76,6 @@ def _copy_range(src, out, start: int, stop: int) -> bool:
                 raise
             return False
         if n == 0:  # the input is shorter than when it was read
-            raise OSError(f"the input file changed while being copied (it ends before byte {stop})")
+            raise OSError(f"the input {src.name} changed while being copied (it now ends before byte {stop})")
         pos += n
     return True
