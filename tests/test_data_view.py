@@ -277,3 +277,27 @@ def test_zero_fill_under_a_segment_limit(layout, room):
     assert report["zero_bytes"] == gaps["bytes"]
     assert out.read_static(gaps["start"], gaps["end"] - gaps["start"]) == before
     assert static_gaps(out, 0)["count"] == 0
+
+
+def test_exports_are_rows_until_objects_are_asked_for():
+    """info and the symbol search read export rows; Export objects are made only when
+    ``exports`` is asked for, and either way the section is written as read."""
+    data = wat('(module (memory 1) (global $g i32 (i32.const 7)) (func $f)'
+               ' (export "mem" (memory 0)) (export "g" (global $g)) (export "f" (func $f)) (export "m2" (memory 0)))')
+    m = Module.from_bytes(data)
+    view = m.view(7)
+    rows = m.export_rows()
+    assert [r[:3] for r in rows] == [("mem", "memory", 0), ("g", "global", 0), ("f", "func", 0), ("m2", "memory", 0)]
+    assert view._entries is None and not view.changed and len(view) == 4
+    assert m.exports_of("memory", 0) == ["mem", "m2"] and m.info()["exports"][1] == {"name": "g", "kind": "global",
+                                                                                       "index": 0}
+    assert view._entries is None  # (still rows)
+    view.extend_encoded([b"\x01x\x03\x00"])  # export "x" of global 0, as bytes
+    assert len(view) == 5 and view.changed
+    appended = m.to_bytes()
+    assert Module.from_bytes(appended).export_rows()[-1][:3] == ("x", "global", 0)
+    assert [e.name for e in m.exports] == ["mem", "g", "f", "m2", "x"]  # objects now, the tail read back
+    assert m.to_bytes() == appended and [r[:3] for r in m.export_rows()][-1] == ("x", "global", 0)
+    m.exports[0].name = "memory"
+    assert Module.from_bytes(m.to_bytes()).exports_of("memory", 0) == ["memory", "m2"]
+    assert Module.from_bytes(data).to_bytes() == data

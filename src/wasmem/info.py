@@ -37,7 +37,7 @@ def module_info(m, segments: bool = False) -> dict:
         "sections": sections,
         "memories": memories,
         "imports": [{"module": i.module, "name": i.name, "kind": i.kind} for i in m.imports],
-        "exports": [{"name": e.name, "kind": e.kind, "index": e.index} for e in m.exports],
+        "exports": [{"name": name, "kind": kind, "index": index} for name, kind, index, _ in m.export_rows()],
         "data": {
             **dview.stats(),
             "start": start,

@@ -212,8 +212,13 @@ class Module:
         """Imported plus defined functions (the function index space)."""
         return sum(1 for i in self.imports if i.kind == "func") + (self.count(3) or 0)
 
+    def export_rows(self) -> list[tuple]:
+        """(name, kind, index, raw) of each export, in order, without making Export objects
+        while none were asked for (``exports`` makes them)."""
+        return self.view(7, create=True).rows()
+
     def exports_of(self, kind: str, index: int) -> list[str]:
-        return [e.name for e in self.exports if e.kind == kind and e.index == index]
+        return [name for name, k, i, _ in self.export_rows() if k == kind and i == index]
 
     # -- checks ---------------------------------------------------------------------
 

@@ -24,9 +24,9 @@ def find_symbols(m) -> dict:
             return
         found[sym] = {"value": value, "global": index, "source": source}
 
-    for e in m.exports:
-        if e.kind == "global" and e.name in SYMBOLS:
-            put(e.name, e.index, "export")
+    for name, kind, index, _ in m.export_rows():
+        if kind == "global" and name in SYMBOLS:
+            put(name, index, "export")
     names = m.names
     gnames = names.get("global") if names is not None else None
     if gnames:
@@ -60,7 +60,7 @@ def _positional(m, gl) -> dict:
     n = len(gl)
     last = n - 1
     # globals that wasmem add-data appended (exported immutable constants) come after them
-    exported = {e.index for e in m.exports if e.kind == "global"}
+    exported = {index for _, kind, index, _ in m.export_rows() if kind == "global"}
     while last > 0 and last in exported and _is_const_i32(gl[last], False):
         last -= 1
     # an optional trailing `~started` (mutable i32 = 0)

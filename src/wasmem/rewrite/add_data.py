@@ -158,7 +158,7 @@ def _export_objects(m, objects) -> None:
     if None in names:  # (objects without a name get no export)
         addresses = [a for a, name in zip(addresses, names) if name is not None]
         names = [name for name in names if name is not None]
-    taken = {e.name for e in m.exports}
+    taken = {name for name, _, _, _ in m.export_rows()}
     if not taken.isdisjoint(names) or len(set(names)) != len(names):
         for name in names:  # the first name in the way, in object order
             if name in taken:
