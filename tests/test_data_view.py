@@ -301,3 +301,23 @@ def test_exports_are_rows_until_objects_are_asked_for():
     m.exports[0].name = "memory"
     assert Module.from_bytes(m.to_bytes()).exports_of("memory", 0) == ["memory", "m2"]
     assert Module.from_bytes(data).to_bytes() == data
+
+
+def test_globals_are_rows_until_objects_are_asked_for():
+    """The symbol search reads global rows (imported globals first, init None); Global
+    objects are made only when ``globals`` is asked for."""
+    data = wat('(module (import "env" "g" (global i32)) (memory 1) (global $a i32 (i32.const 8))'
+               ' (global $b (mut i32) (i32.const 16)) (global $c i64 (i64.const -1)))')
+    m = Module.from_bytes(data)
+    rows = m.global_rows()
+    assert [r[:3] for r in rows] == [(0x7F, False, None), (0x7F, False, b"\x41\x08\x0b"),
+                                     (0x7F, True, b"\x41\x10\x0b"), (0x7E, False, b"\x42\x7f\x0b")]
+    view = m.view(6)
+    assert view._entries is None and not view.changed and len(view) == 3
+    m.symbols()
+    assert view._entries is None  # (still rows)
+    assert [g.init_value for g in m.globals] == [None, 8, 16, -1]
+    assert [r[:3] for r in m.global_rows()] == [r[:3] for r in rows]
+    m.defined_globals[0].set_init_value(40)
+    assert Module.from_bytes(m.to_bytes()).global_rows()[1][2] == b"\x41\x28\x0b"
+    assert Module.from_bytes(data).to_bytes() == data

@@ -217,6 +217,13 @@ class Module:
         while none were asked for (``exports`` makes them)."""
         return self.view(7, create=True).rows()
 
+    def global_rows(self) -> list[tuple]:
+        """(valtype, mutable, init, type_raw, raw) of each global of the index space, imported
+        ones first (init and the raw bytes None), without making Global objects while none
+        were asked for (``globals`` makes them)."""
+        imported = [(i.desc.valtype, i.desc.mutable, None, None, None) for i in self.imports if i.kind == "global"]
+        return imported + self.view(6, create=True).rows()
+
     def exports_of(self, kind: str, index: int) -> list[str]:
         return [name for name, k, i, _ in self.export_rows() if k == kind and i == index]
 

@@ -4,6 +4,8 @@ asc builds by the positional rule of assemblyscript-static-data.md 8.1."""
 
 from __future__ import annotations
 
+from .model import const_value
+
 SYMBOLS = ("__heap_base", "__data_end", "__stack_pointer", "__rtti_base", "__memory_base")
 I32 = 0x7F
 
@@ -13,13 +15,13 @@ def _align4(n: int) -> int:
 
 
 def find_symbols(m) -> dict:
-    gl = m.globals
+    gl = m.global_rows()  # (valtype, mutable, init, ...) of each global: no objects made
     found: dict = {}
 
     def put(sym, index, source):
         if sym in found or index >= len(gl):
             return
-        value = gl[index].init_value
+        value = _value(gl[index])
         if value is None:
             return
         found[sym] = {"value": value, "global": index, "source": source}
@@ -48,9 +50,13 @@ def _rtti_end(m, base: int) -> list[int]:
     return [base + 4 + 4 * count, base + 4 + 8 * count]
 
 
-def _is_const_i32(gv, mutable=None) -> bool:
-    return gv.import_ is None and gv.valtype == I32 and gv.init_value is not None and (
-        mutable is None or gv.mutable == mutable)
+def _value(row) -> int | None:
+    """The constant a global row's init holds (None for an imported global)."""
+    return const_value(row[2])
+
+
+def _is_const_i32(row, mutable=None) -> bool:
+    return row[0] == I32 and (mutable is None or row[1] == mutable) and _value(row) is not None
 
 
 def _positional(m, gl) -> dict:
@@ -65,27 +71,27 @@ def _positional(m, gl) -> dict:
         last -= 1
     # an optional trailing `~started` (mutable i32 = 0)
     ends = [last]
-    if last >= 1 and _is_const_i32(gl[last], True) and gl[last].init_value == 0:
+    if last >= 1 and _is_const_i32(gl[last], True) and _value(gl[last]) == 0:
         ends.append(last - 1)
     _, top = m.view(11, create=True).extent(0)
     data_end = None if top is None else _align4(top)
     for h in ends:
         if h < 0 or not _is_const_i32(gl[h], False):
             continue
-        heap = gl[h].init_value
+        heap = _value(gl[h])
         out = {}
         i = h - 1
         # shadow stack: __stack_pointer (the only mutable one) == __heap_base
-        if i >= 0 and _is_const_i32(gl[i], True) and gl[i].init_value == heap:
+        if i >= 0 and _is_const_i32(gl[i], True) and _value(gl[i]) == heap:
             out["__stack_pointer"] = i
             i -= 1
-            if i >= 0 and _is_const_i32(gl[i], False) and gl[i].init_value <= heap and (
-                    data_end is None or gl[i].init_value in (data_end, 8) or gl[i].init_value >= data_end):
+            if i >= 0 and _is_const_i32(gl[i], False) and _value(gl[i]) <= heap and (
+                    data_end is None or _value(gl[i]) in (data_end, 8) or _value(gl[i]) >= data_end):
                 out["__data_end"] = i
                 i -= 1
         if i >= 0 and _is_const_i32(gl[i], False):
-            r = gl[i].init_value
-            limit = gl[out["__data_end"]].init_value if "__data_end" in out else heap
+            r = _value(gl[i])
+            limit = _value(gl[out["__data_end"]]) if "__data_end" in out else heap
             if r % 16 == 0 and any(_align4(e) == limit for e in _rtti_end(m, r)):
                 out["__rtti_base"] = i
         if "__stack_pointer" in out or "__rtti_base" in out:

@@ -8,6 +8,7 @@ changed entries canonical, unchanged entries copied raw). Views are chosen from
 
 from __future__ import annotations
 
+import itertools
 import operator
 import warnings
 from itertools import repeat
@@ -89,39 +90,34 @@ class MemoryView(VectorView):
         return Memory(Limits.from_tuple(v), _raw=raw)
 
 
-class GlobalView(VectorView):
-    section_id = 6
+class _RowView(VectorView):
+    """A section read by a fast reader (binary/fast.py) into rows, tuples ending with the
+    entry's raw bytes, at once, so that a malformed entry raises there; entry objects are
+    made only when ``entries`` is asked for. ``info`` and the symbol search read the rows:
+    a module made by add-data has 110,000 exports and globals, and a row costs a third of
+    an object."""
 
-    @classmethod
-    def decode(cls, payload, base: int):
-        return cls(read_globals(bytes(payload), base, Global))
-
-
-class ExportView(VectorView):
-    """The export section: decoded into rows (name, kind, index, raw) at once, so that a
-    malformed entry raises there, and into Export objects only when ``entries`` is asked
-    for. ``info`` and the symbol search read the rows (a module made by add-data has
-    110,000 exports; a row is a third of the cost of an object)."""
-
-    section_id = 7
-    _rows = None  # the decoded rows while no Export object was made
+    read = None  # the fast reader: read(payload, base, row)
+    row = None  # what the reader calls with an entry's fields: the row, raw bytes last
+    make = None  # the entry class, called with a row's fields
+    _rows = None  # the decoded rows while no object was made
 
     @classmethod
     def decode(cls, payload, base: int):
         view = cls()
-        view._rows, view._entries, view._original = read_exports(bytes(payload), base, _export_row), None, None
+        view._rows, view._entries, view._original = cls.read(bytes(payload), base, cls.row), None, None
         return view
 
     def rows(self) -> list[tuple]:
-        """(name, kind, index, raw) of each export (raw None where the object was made)."""
+        """Each entry's row (its raw bytes None where the object was made or changed)."""
         if self._entries is None and not self._tail:
             return self._rows
-        return [(e.name, e.kind, e.index, None) for e in self.entries]
+        return list(map(self.row_of, self.entries))
 
     @property
     def entries(self) -> list:
         if self._entries is None:
-            self._entries = [Export(name, kind, index, raw) for name, kind, index, raw in self._rows]
+            self._entries = list(itertools.starmap(self.make, self._rows))
             self._original = [id(e) for e in self._entries]
             self._rows = None
         return VectorView.entries.fget(self)
@@ -132,18 +128,40 @@ class ExportView(VectorView):
 
     def encode(self) -> bytes:
         if self._entries is None:  # only appended to: the decoded ones go out as read
-            return encode_u(len(self)) + b"".join(map(_RAW, self._rows)) + b"".join(self._tail)
+            return encode_u(len(self)) + b"".join(map(_LAST, self._rows)) + b"".join(self._tail)
         return super().encode()
 
     def __len__(self):
         return (len(self._rows) if self._entries is None else len(self._entries)) + len(self._tail)
 
 
-def _export_row(name, kind, index, raw) -> tuple:
-    return name, kind, index, raw
+_LAST = operator.itemgetter(-1)
 
 
-_RAW = operator.itemgetter(3)
+class GlobalView(_RowView):
+    """Rows (valtype, mutable, init, type_raw, raw)."""
+
+    section_id = 6
+    read = staticmethod(read_globals)
+    row = staticmethod(lambda valtype, mutable, init, raw, type_raw: (valtype, mutable, init, type_raw, raw))
+    make = staticmethod(lambda valtype, mutable, init, type_raw, raw: Global(valtype, mutable, init, raw, type_raw))
+
+    @staticmethod
+    def row_of(g) -> tuple:
+        return g.valtype, g.mutable, g.init, None, None
+
+
+class ExportView(_RowView):
+    """Rows (name, kind, index, raw)."""
+
+    section_id = 7
+    read = staticmethod(read_exports)
+    row = staticmethod(lambda name, kind, index, raw: (name, kind, index, raw))
+    make = Export
+
+    @staticmethod
+    def row_of(e) -> tuple:
+        return e.name, e.kind, e.index, None
 
 
 class DataView(VectorView):
