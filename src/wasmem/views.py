@@ -111,7 +111,7 @@ class _RowView(VectorView):
     def rows(self) -> list[tuple]:
         """Each entry's row (its raw bytes None where the object was made or changed)."""
         if self._entries is None and not self._tail:
-            return self._rows
+            return list(self._rows)  # (a copy: a caller's edit must not reach the view)
         return list(map(self.row_of, self.entries))
 
     @property
