@@ -218,7 +218,7 @@ class Module:
         return self.view(7, create=True).rows()
 
     def global_rows(self) -> list[tuple]:
-        """(valtype, mutable, init, type_raw, raw) of each global of the index space, imported
+        """(valtype, mutable, init, raw, type_raw) of each global of the index space, imported
         ones first (init and the raw bytes None), without making Global objects while none
         were asked for (``globals`` makes them)."""
         imported = [(i.desc.valtype, i.desc.mutable, None, None, None) for i in self.imports if i.kind == "global"]

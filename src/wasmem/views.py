@@ -8,10 +8,9 @@ changed entries canonical, unchanged entries copied raw). Views are chosen from
 
 from __future__ import annotations
 
-import itertools
 import operator
 import warnings
-from itertools import repeat
+from itertools import repeat, starmap
 
 from .binary import entries as E
 from .binary.fast import read_exports, read_globals, records, scan_data
@@ -91,21 +90,21 @@ class MemoryView(VectorView):
 
 
 class _RowView(VectorView):
-    """A section read by a fast reader (binary/fast.py) into rows, tuples ending with the
-    entry's raw bytes, at once, so that a malformed entry raises there; entry objects are
-    made only when ``entries`` is asked for. ``info`` and the symbol search read the rows:
+    """A section read by a fast reader (binary/fast.py) into rows, the tuples of what the
+    reader gives for each entry (its raw bytes fourth), at once, so that a malformed entry
+    raises there; entry objects (the class called with a row) are made only when
+    ``entries`` is asked for. ``info`` and the symbol search read the rows:
     a module made by add-data has 110,000 exports and globals, and a row costs a third of
     an object."""
 
-    read = None  # the fast reader: read(payload, base, row)
-    row = None  # what the reader calls with an entry's fields: the row, raw bytes last
+    read = None  # the fast reader: read(payload, base, make), make called with an entry's fields
     make = None  # the entry class, called with a row's fields
     _rows = None  # the decoded rows while no object was made
 
     @classmethod
     def decode(cls, payload, base: int):
         view = cls()
-        view._rows, view._entries, view._original = cls.read(bytes(payload), base, cls.row), None, None
+        view._rows, view._entries, view._original = cls.read(bytes(payload), base, _row), None, None
         return view
 
     def rows(self) -> list[tuple]:
@@ -117,7 +116,7 @@ class _RowView(VectorView):
     @property
     def entries(self) -> list:
         if self._entries is None:
-            self._entries = list(itertools.starmap(self.make, self._rows))
+            self._entries = list(starmap(self.make, self._rows))
             self._original = [id(e) for e in self._entries]
             self._rows = None
         return VectorView.entries.fget(self)
@@ -128,23 +127,26 @@ class _RowView(VectorView):
 
     def encode(self) -> bytes:
         if self._entries is None:  # only appended to: the decoded ones go out as read
-            return encode_u(len(self)) + b"".join(map(_LAST, self._rows)) + b"".join(self._tail)
+            return encode_u(len(self)) + b"".join(map(_RAW, self._rows)) + b"".join(self._tail)
         return super().encode()
 
     def __len__(self):
         return (len(self._rows) if self._entries is None else len(self._entries)) + len(self._tail)
 
 
-_LAST = operator.itemgetter(-1)
+def _row(*fields) -> tuple:
+    return fields
+
+
+_RAW = operator.itemgetter(3)  # (an export's and a global's raw bytes are both fourth)
 
 
 class GlobalView(_RowView):
-    """Rows (valtype, mutable, init, type_raw, raw)."""
+    """Rows (valtype, mutable, init, raw, type_raw)."""
 
     section_id = 6
     read = staticmethod(read_globals)
-    row = staticmethod(lambda valtype, mutable, init, raw, type_raw: (valtype, mutable, init, type_raw, raw))
-    make = staticmethod(lambda valtype, mutable, init, type_raw, raw: Global(valtype, mutable, init, raw, type_raw))
+    make = Global
 
     @staticmethod
     def row_of(g) -> tuple:
@@ -156,7 +158,6 @@ class ExportView(_RowView):
 
     section_id = 7
     read = staticmethod(read_exports)
-    row = staticmethod(lambda name, kind, index, raw: (name, kind, index, raw))
     make = Export
 
     @staticmethod
