@@ -185,8 +185,16 @@ from hypothesis import given, strategies as st  # noqa: E402
 
 _scalars = st.one_of(st.integers(-2**63, 2**64), st.floats(), st.booleans(), st.none(),
                      st.text(max_size=5), st.sampled_from(["😀", "\ud800", '"\\\n']))
+class _Str(str):
+    """A str subclass: previews take it as a str."""
+
+
+class _List(list):
+    """A list subclass: previews take it as a list."""
+
+
 _values = st.one_of(
-    st.text(max_size=80), st.text(alphabet=st.sampled_from(['"', "\\", "\n", "é", "😀", "\ud800", "a"]), max_size=60),
+    st.text(max_size=80), st.text(max_size=60).map(_Str), st.lists(_scalars, max_size=40).map(_List), st.text(alphabet=st.sampled_from(['"', "\\", "\n", "é", "😀", "\ud800", "a"]), max_size=60),
     st.lists(_scalars, max_size=40), st.lists(st.lists(_scalars, max_size=4), max_size=20),
     st.lists(_scalars, max_size=30).map(tuple), st.binary(max_size=30), st.integers(), st.floats())
 

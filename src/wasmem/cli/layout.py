@@ -122,18 +122,13 @@ def previews(values, limit: int = 32) -> list[str]:
     out = []
     add = out.append
     for value in values:
-        kind = value.__class__
-        if kind is str:
+        if isinstance(value, str):
             # JSON escapes each character on its own, so the text of a prefix is a prefix
             text = quote(value if len(value) <= limit else value[:limit])
-        elif kind is list or kind is tuple:
-            text = text_of(list(value) if len(value) <= items else list(value[:items]))
+        elif isinstance(value, (list, tuple)):
+            text = text_of(list(value if len(value) <= items else value[:items]))
         elif isinstance(value, (bytes, bytearray)):
             text = value[:12].hex(" ") + (" …" if len(value) > 12 else "")
-        elif isinstance(value, str):
-            text = text_of(str(value))
-        elif isinstance(value, (list, tuple)):
-            text = text_of(list(value))
         else:
             text = repr(value)
         add(text if len(text) <= limit else text[:limit - 1] + "…")
