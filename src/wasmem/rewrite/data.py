@@ -39,13 +39,13 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
     view = m.view(11, create=True)
     offs, sizes = view.span_columns(memory)
     if len(offs) and 0 not in sizes:
-        runs = None if collect else view.runs(memory)
-        if runs is not None:
+        ordered = None if collect else view.runs(memory)  # (runs, touching) from the scan
+        if ordered is not None:
             # The scan's runs are each in address order and disjoint: when the runs are too,
             # taken by address, the holes are the steps between segments that do not touch,
             # and their bytes whatever the extent holds beyond the data: no sort of the spans
             # (ffmpeg-core.wasm's 28,951 segments are one run; esbuild.wasm's two interleave).
-            runs, touching = sorted(runs[0]), runs[1]
+            runs, touching = sorted(ordered[0]), ordered[1]
             if all(a[1] <= b[0] for a, b in zip(runs, runs[1:])):
                 touching += sum(a[1] == b[0] for a, b in zip(runs, runs[1:]))
                 start, end = runs[0][0], runs[-1][1]
