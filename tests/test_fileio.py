@@ -93,6 +93,71 @@ def test_a_copy_that_fails_midway_leaves_no_file(tmp_path, monkeypatch, failure)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wasm"]  # no temp file left
 
 
+reserving = pytest.mark.skipif(not hasattr(os, "posix_fallocate"), reason="no posix_fallocate on this system")
+
+
+@reserving
+@pytest.mark.parametrize("mapped", [False, True])
+def test_the_output_space_is_reserved_before_writing(tmp_path, monkeypatch, mapped):
+    calls = []
+    real = os.posix_fallocate
+
+    def spy(fd, offset, size):
+        calls.append((offset, size, os.fstat(fd).st_size))  # (nothing written yet)
+        return real(fd, offset, size)
+
+    monkeypatch.setattr(os, "posix_fallocate", spy)
+    rewritten(PLAIN, mapped=mapped).save(tmp_path / "out.wasm")
+    assert (tmp_path / "out.wasm").read_bytes() == EXPECTED.read_bytes()
+    assert calls == [(0, EXPECTED.stat().st_size, 0)]
+
+
+@reserving
+def test_the_reserved_size_counts_bytes_not_items(tmp_path, monkeypatch):
+    from array import array
+
+    from wasmem.fileio import write_atomic
+
+    sizes = []
+    monkeypatch.setattr(os, "posix_fallocate", lambda fd, offset, size: sizes.append(size))
+    words = array("I", range(1000))
+    write_atomic(tmp_path / "out.bin", [b"head", memoryview(words), bytearray(3)])
+    assert sizes == [4 + 4000 + 3]
+    assert (tmp_path / "out.bin").read_bytes() == b"head" + words.tobytes() + bytes(3)
+
+
+@pytest.mark.parametrize("failure", ["unsupported", "missing"])
+def test_without_a_reservation_the_bytes_are_written(tmp_path, monkeypatch, failure):
+    if failure == "missing":
+        monkeypatch.delattr(os, "posix_fallocate", raising=False)
+    else:
+        def refuse(*args):
+            raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+        monkeypatch.setattr(os, "posix_fallocate", refuse, raising=False)
+    for mapped in (False, True):
+        rewritten(PLAIN, mapped=mapped).save(tmp_path / "out.wasm")
+        assert (tmp_path / "out.wasm").read_bytes() == EXPECTED.read_bytes()
+
+
+@reserving
+def test_a_full_disk_fails_at_the_reservation_and_leaves_no_file(tmp_path, monkeypatch, capsys):
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def never(*args):
+        raise AssertionError("wrote after a failed reservation")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    monkeypatch.setattr(os, "copy_file_range", never, raising=False)
+    out = tmp_path / "out.wasm"
+    out.write_bytes(b"keep")
+    assert main(["import-memory", str(PLAIN), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == f"wasmem: error: {out}: No space left on device\n"
+    assert out.read_bytes() == b"keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wasm"]  # no temp file left
+
+
 def test_an_unmappable_input_is_read(tmp_path):
     empty = tmp_path / "empty.wasm"
     empty.write_bytes(b"")
