@@ -228,6 +228,18 @@ def test_scan_of_many_segments():
     assert outcome(by_scan, lying, 5)[0] == "error"
 
 
+def test_the_leb_tables_hold_each_byte_place_value():
+    """The scan's lookup tables (made from ranges) against the rule they stand for."""
+    from wasmem.binary import fast
+
+    assert fast._B1 == tuple(((x & 0x7F) << 7) - 0x80 for x in range(256))
+    assert fast._B2 == tuple((x & 0x7F) << 14 for x in range(256))
+    for table, shift in zip((fast._LAST0, fast._LAST1, fast._LAST2, fast._LAST3), (0, 7, 14, 21)):
+        less = 0x80 if shift == 7 else 0
+        assert table == tuple((x << shift) - (1 << shift + 7 if x & 0x40 else 0) - less for x in range(128))
+    assert read_s32(bytes([0x80 | 5, 0x80 | 9, 0x7F]), 0)[0] == 5 + fast._B1[0x80 | 9] + 0x80 + fast._LAST2[0x7F]
+
+
 # -- exports and globals: the inline readers equal entries.read_vector with the entry
 # readers (themselves equal to the grammar: test_entries_vs_grammar.py), errors included.
 

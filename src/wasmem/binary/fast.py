@@ -18,12 +18,23 @@ from .valtypes import KINDS, VALTYPE_BYTES
 
 _HEAD = struct.Struct("<H7B")  # the first bytes of a usual segment, at most (flags and opcode as one)
 _BEYOND = 1 << 64  # above any i64.const
-# The continuation bytes of a 3- or 4-byte i32.const LEB, as their place values: a
-# lookup returns a cached int where masking and shifting would make new ones. The
-# fourth byte is the last one and carries the sign (bit 6).
-_B1 = tuple((x & 0x7F) << 7 for x in range(256))
-_B2 = tuple((x & 0x7F) << 14 for x in range(256))
-_B3 = tuple((x << 21) - (1 << 28 if x & 0x40 else 0) for x in range(128))
+# An i32.const LEB read as a sum of lookups, one table per byte place (a lookup returns
+# a cached int where masking and shifting would make new ones; the tables are ranges,
+# made at C speed): a continuation byte at place 1 or 2 gives its 7 bits' value (at
+# place 1 less the first byte's continuation bit, 0x80, one subtraction fewer); the
+# last byte, at place 0 to 3, its value with the sign (bit 6) applied (at place 1, less
+# 0x80 too).
+_B1 = tuple(range(-0x80, 0x3F80, 0x80)) * 2
+_B2 = tuple(range(0, 1 << 21, 1 << 14)) * 2
+
+
+def _last(shift: int, less: int = 0) -> tuple:
+    """Byte x (0..127), the last of a signed LEB, at bit ``shift``, less ``less``."""
+    step = 1 << shift
+    return tuple(range(-less, (64 << shift) - less, step)) + tuple(range((-64 << shift) - less, -less, step))
+
+
+_LAST0, _LAST1, _LAST2, _LAST3 = _last(0), _last(7, 0x80), _last(14), _last(21)
 
 
 class Scan:
@@ -113,15 +124,14 @@ def scan_data(payload, base: int) -> Scan:
         raise DecodeError(f"count {count} is larger than the {size - pos} remaining bytes could hold", base)
     body = pos
     starts, sizes, consts = [], [], []
-    add_start, add_size, add_const = starts.append, sizes.append, consts.append
     odd = {}
     plain = True
-    total = touching = 0
+    touching = 0
     reach = _BEYOND  # where the last span of memory 0 ended (at first: beyond any, so a run starts)
     breaks = []  # (index, reach before it) of each span that starts a run
     head = _HEAD.unpack_from
     last = size - _HEAD.size
-    b1, b2, b3 = _B1, _B2, _B3
+    b1, b2, s0, s1, s2, s3 = _B1, _B2, _LAST0, _LAST1, _LAST2, _LAST3
     try:
         for _ in repeat(None, count):  # (a lying count ends at the end of the payload)
             if pos <= last:
@@ -135,40 +145,38 @@ def scan_data(payload, base: int) -> Scan:
                 if fo == 0x4100:  # flags 0, i32.const
                     if x1 < 0x80:
                         if x2 == 0x0B:
-                            const = x1 - 0x80 if x1 & 0x40 else x1
+                            const = s0[x1]
                             n = x3
                             if n < 0x80:
                                 ds = pos + 5
-                            elif 0 < x4 < 0x80:
-                                n += (x4 << 7) - 0x80
+                            elif x4 < 0x80 and x4:
+                                n += b1[x4]
                                 ds = pos + 6
                     elif x2 < 0x80:
                         if x3 == 0x0B:
-                            v = x1 - 0x80 + (x2 << 7)
-                            const = v - 0x4000 if x2 & 0x40 else v
+                            const = x1 + s1[x2]
                             n = x4
                             if n < 0x80:
                                 ds = pos + 6
-                            elif 0 < x5 < 0x80:
-                                n += (x5 << 7) - 0x80
+                            elif x5 < 0x80 and x5:
+                                n += b1[x5]
                                 ds = pos + 7
                     elif x3 < 0x80:
                         if x4 == 0x0B:
-                            v = x1 - 0x80 + b1[x2] + (x3 << 14)
-                            const = v - 0x200000 if x3 & 0x40 else v
+                            const = x1 + b1[x2] + s2[x3]
                             n = x5
                             if n < 0x80:
                                 ds = pos + 7
-                            elif 0 < x6 < 0x80:
-                                n += (x6 << 7) - 0x80
+                            elif x6 < 0x80 and x6:
+                                n += b1[x6]
                                 ds = pos + 8
                     elif x4 < 0x80 and x5 == 0x0B:
-                        const = x1 - 0x80 + b1[x2] + b2[x3] + b3[x4]
+                        const = x1 + b1[x2] + b2[x3] + s3[x4]
                         n = x6
                         if n < 0x80:
                             ds = pos + 8
-                        elif 0 < x7 < 0x80:
-                            n += (x7 << 7) - 0x80
+                        elif x7 < 0x80 and x7:
+                            n += b1[x7]
                             ds = pos + 9
                     if ds:
                         end = ds + n
@@ -179,10 +187,9 @@ def scan_data(payload, base: int) -> Scan:
                             else:
                                 touching += 1
                             reach = const + n
-                            add_start(ds)
-                            add_size(n)
-                            add_const(const)
-                            total += n
+                            starts.append(ds)
+                            sizes.append(n)
+                            consts.append(const)
                             pos = end
                             continue
             start = pos
@@ -224,10 +231,9 @@ def scan_data(payload, base: int) -> Scan:
             if end > size:
                 raise DecodeError(f"unexpected end of input: {n} bytes declared, {size - pos} remain", pos)
             odd[len(sizes)] = (start, expr_start, expr_end, flags, memory)
-            add_start(pos)
-            add_size(n)
-            add_const(const)
-            total += n
+            starts.append(pos)
+            sizes.append(n)
+            consts.append(const)
             if const is None or memory != 0:  # (const is None for a passive segment)
                 plain = False
             elif const != reach:
@@ -249,7 +255,7 @@ def scan_data(payload, base: int) -> Scan:
     # run k ends where the span that starts run k + 1 found the reach; the last, at the end
     scan.runs = runs = list(zip([consts[i] for i, _ in breaks], [r for _, r in breaks[1:]] + [reach]))
     scan.first, scan.end = (min(runs)[0], max(e for _, e in runs)) if runs else (None, None)
-    scan.total, scan.plain, scan.touching = total, plain, touching
+    scan.total, scan.plain, scan.touching = sum(sizes), plain, touching
     return scan
 
 
@@ -284,7 +290,7 @@ def read_exports(buf: bytes, base: int, make) -> list:
                         i += (buf[k + 2] << 7) - 0x80
                         p = k + 3
                     elif k + 3 < size and buf[k + 2] >= 0x80 and 0 < buf[k + 3] < 0x80:
-                        i += _B1[buf[k + 2]] + (buf[k + 3] << 14) - 0x80
+                        i += _B1[buf[k + 2]] + (buf[k + 3] << 14)
                         p = k + 4
                     else:
                         kind = None
