@@ -272,7 +272,6 @@ def read_exports(buf: bytes, base: int, make) -> list:
     reads, errors included. Inline: a name of under 128 bytes, a known kind, a minimal
     index of up to three bytes (below 2**21)."""
     out = []
-    add = out.append
     kinds = KINDS
     size = len(buf)
     try:
@@ -296,12 +295,12 @@ def read_exports(buf: bytes, base: int, make) -> list:
                         kind = None
                     if kind is not None:
                         try:
-                            add(make(buf[start + 1:k].decode(), kind, i, buf[start:p]))
+                            out.append(make(buf[start + 1:k].decode(), kind, i, buf[start:p]))
                             continue
                         except UnicodeDecodeError:
                             pass  # (read_export says where)
             (name, kind, i), p = read_export(buf, start)
-            add(make(name, kind, i, buf[start:p]))
+            out.append(make(name, kind, i, buf[start:p]))
         vector_end(buf, p, n, "exports")
     except DecodeError as e:
         raise at_base(e, base) from None
@@ -313,7 +312,6 @@ def read_globals(buf: bytes, base: int, make) -> list:
     ``read_global`` reads, errors included. Inline: a one-byte value type, then an init of
     i32/i64.const, global.get or ref.func with an immediate of 1-4 bytes (always in range)."""
     out = []
-    add = out.append
     plain = VALTYPE_BYTES  # (without 0x63/0x64, which carry a heap type)
     simple = _SIMPLE_INIT
     size = len(buf)
@@ -334,11 +332,11 @@ def read_globals(buf: bytes, base: int, make) -> list:
                 if q and buf[q + 1] == 0x0B:
                     p = q + 2
                     raw = buf[start:p]
-                    add(make(raw[0], raw[1] == 1, raw[2:], raw, raw[:2]))
+                    out.append(make(raw[0], raw[1] == 1, raw[2:], raw, raw[:2]))
                     continue
             ((valtype, mutable), init), p = read_global(buf, start)
             raw = buf[start:p]
-            add(make(valtype, mutable, init, raw, raw[:len(raw) - len(init)]))
+            out.append(make(valtype, mutable, init, raw, raw[:len(raw) - len(init)]))
         vector_end(buf, p, n, "globals")
     except DecodeError as e:
         raise at_base(e, base) from None
