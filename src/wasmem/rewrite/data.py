@@ -15,9 +15,11 @@ MAX_SEGMENTS = 100_000
 def check_segments_fit(m, memory: int, limits) -> None:
     """Every active segment with a constant offset must lie within the initial size."""
     size = limits.min * limits.page_size
-    index, offsets, sizes = m.view(11, create=True).span_table(memory)
-    if max(map(operator.add, offsets, sizes), default=0) <= size:  # (one C-level pass for the usual case)
+    view = m.view(11, create=True)
+    end = view.extent(memory)[1]  # (memory 0's end is the scan's: no pass over the segments)
+    if end is None or end <= size:
         return
+    index, offsets, sizes = view.span_table(memory)
     for off, n, i in zip(offsets, sizes, index):
         end = off + n
         if end > size:
