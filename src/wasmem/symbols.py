@@ -4,6 +4,8 @@ asc builds by the positional rule of assemblyscript-static-data.md 8.1."""
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from .model import const_value
 
 SYMBOLS = ("__heap_base", "__data_end", "__stack_pointer", "__rtti_base", "__memory_base")
@@ -59,6 +61,49 @@ def _is_const_i32(row, mutable=None) -> bool:
     return row[0] == I32 and (mutable is None or row[1] == mutable) and _value(row) is not None
 
 
+def _before_appended(gl, exported) -> int:
+    """The last global before those add-data appends (exported immutable i32 constants,
+    ``_is_const_i32(row, False)``): walking back from the last global, but not to 0."""
+    last = first = len(gl) - 1
+    while first > 0 and first in exported:
+        first -= 1
+    if first < last and _immutable_i32_constants(gl[first + 1:]):
+        return first
+    while last > 0 and last in exported and _is_const_i32(gl[last], False):
+        last -= 1
+    return last
+
+
+_HIGH = bytes(range(0x80, 0x100))
+
+
+def _immutable_i32_constants(rows) -> bool:
+    """Whether every row is an immutable i32 global initialized by ``i32.const N end``, in
+    whole-list steps (add-data appends a global per object: 110,000 of them): each init
+    is 0x41, one LEB whose bytes but the last carry the continuation bit (each init's
+    LEB ends on a byte without it, and there are no other such bytes), and end. Where
+    this holds, so does ``_is_const_i32(row, False)`` for each row; where not, that rule
+    decides row by row (it also takes an i64.const init)."""
+    k = len(rows)
+    try:
+        if bytes(map(_FIRST, rows)) != b"\x7f" * k or any(map(_SECOND, rows)):
+            return False
+    except (TypeError, ValueError):  # (a reference type with a heap type is a tuple)
+        return False
+    inits = list(map(_THIRD, rows))
+    if min(map(len, inits)) < 3 or max(map(len, inits)) > 7:  # (an i32 LEB has 1 to 5 bytes)
+        return False
+    if bytes(map(_FIRST, inits)) != b"\x41" * k or bytes(map(_LAST, inits)) != b"\x0b" * k:
+        return False
+    ends = bytes(map(_BEFORE_LAST, inits))
+    lebs = b"".join(map(_LEB, inits))
+    return len(ends.translate(None, _HIGH)) == k == len(lebs.translate(None, _HIGH))
+
+
+_FIRST, _SECOND, _THIRD, _LAST, _BEFORE_LAST = map(itemgetter, (0, 1, 2, -1, -2))
+_LEB = itemgetter(slice(1, -1))
+
+
 def _positional(m, gl) -> dict:
     """asc adds these globals last: [__rtti_base] [__data_end] [__stack_pointer] [__heap_base],
     each only when needed, optionally followed by ``~started``. Accept only shapes that
@@ -67,8 +112,7 @@ def _positional(m, gl) -> dict:
     last = n - 1
     # globals that wasmem add-data appended (exported immutable constants) come after them
     exported = {index for _, kind, index, _ in m.export_rows() if kind == "global"}
-    while last > 0 and last in exported and _is_const_i32(gl[last], False):
-        last -= 1
+    last = _before_appended(gl, exported)
     # an optional trailing `~started` (mutable i32 = 0)
     ends = [last]
     if last >= 1 and _is_const_i32(gl[last], True) and _value(gl[last]) == 0:
