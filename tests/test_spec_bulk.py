@@ -32,7 +32,8 @@ def test_plain_items_equal_the_checked_items(objects, c_abi):
         checked = None
     fast = specs._plain_columns(objects, c_abi)
     if fast is not None:
-        fast = list(zip(*fast))
+        assert fast[4] == len(set(fast[2]))  # the distinct names
+        fast = list(zip(*fast[:4]))
         assert fast == checked
         assert [tuple(map(id, f[:3])) for f in fast] == [tuple(map(id, c[:3])) for c in checked]
 
@@ -40,7 +41,9 @@ def test_plain_items_equal_the_checked_items(objects, c_abi):
 def test_plain_items_take_the_usual_spec():
     objects = [{"name": f"s{i}", "type": "string", "value": f"v{i}"} for i in range(3)]
     objects.append({"name": "a", "type": "Array<i32>", "value": [1, 2]})
-    items = zip(*specs._plain_columns(objects, False))
+    *columns, distinct = specs._plain_columns(objects, False)
+    assert distinct == 4
+    items = zip(*columns)
     assert [(t.name, v, n, x) for t, v, n, x in items] == [
         ("string", "v0", "s0", None), ("string", "v1", "s1", None), ("string", "v2", "s2", None),
         ("Array<i32>", [1, 2], "a", None)]

@@ -214,11 +214,12 @@ def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
     c_abi = abi == "c"
     columns = _plain_columns(objects, c_abi)
     if columns is not None:
-        spec.types, spec.values, spec.names, spec.extras = columns
+        spec.types, spec.values, spec.names, spec.extras, distinct = columns
     else:
         _check_objects(objects, folder, c_abi, spec)
+        distinct = len(set(spec.names))
     names = spec.names
-    if len(set(names)) != len(names):  # duplicate names: find the first one
+    if distinct != len(names):  # duplicate names: find the first one
         seen: dict[str, int] = {}
         for i, name in enumerate(names):
             if name in seen:
@@ -234,19 +235,23 @@ def _plain_columns(objects: list, c_abi: bool) -> tuple | None:
     """The columns (types, values, names, extras) of a spec whose objects are all exactly
     {name, type, value}, with non-empty string names, non-null values and known non-bytes
     types, checked in whole-list steps at C speed (a handful of passes over the list,
-    no Python code per object); None if any object is unusual: then _check_objects
-    checks each one and names the bad one."""
+    no Python code per object), and the number of distinct names (their set is made
+    here anyway); None if any object is unusual: then _check_objects checks each one
+    and names the bad one."""
     try:
-        if list(map(len, objects)).count(3) != len(objects):
+        if sum(map(len, objects)) != 3 * len(objects):  # (each has the three keys below: so exactly those)
             return None
         names = list(map(_NAME, objects))  # KeyError or TypeError: not {name, type, value}
         values = list(map(_VALUE, objects))
-        if set(map(type, names)) - {str} or names.count("") or values.count(None):
+        if set(map(type, names)) - {str} or values.count(None):
+            return None
+        distinct = set(names)
+        if "" in distinct:
             return None
         types = list(map(_PlainTypes(c_abi).__getitem__, map(_TYPE, objects)))
     except (KeyError, TypeError, LayoutError, _Unusual):
         return None
-    return types, values, names, [None] * len(names)
+    return types, values, names, [None] * len(names), len(distinct)
 
 
 class _Unusual(Exception):
