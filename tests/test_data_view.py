@@ -163,9 +163,49 @@ def runs_layouts(draw):
 @given(runs_layouts())
 def test_static_gaps_of_runs(layout):
     m = Module.from_bytes(wat("(module (memory 1) " + " ".join(w for _, w in layout) + ")"))
-    runs, touching = m.view(11).runs(0)
-    assert len(runs) >= 1 and touching <= len(layout) - 1
+    runs, touching, starts = m.view(11).runs(0)
+    assert len(runs) >= 1 and touching <= len(layout) - 1 and len(starts) == len(runs) and starts[0] == 0
     test_static_gaps_equal_a_byte_by_byte_count.hypothesis.inner_test(layout)
+
+
+@st.composite
+def two_run_layouts(draw):
+    """Non-empty segments in two runs, each in address order, that interleave (as
+    esbuild.wasm's Go linker writes them), touching across the runs or apart, and
+    sometimes a segment of one run moved onto a segment of the other."""
+    spans = sorted(s for s, _ in draw(disjoint_layouts()))
+    sides = [draw(st.booleans()) for _ in spans]
+    first = [s for s, side in zip(spans, sides) if side]
+    second = [s for s, side in zip(spans, sides) if not side]
+    if first and second and draw(st.booleans()):  # an overlap across the runs
+        k = draw(st.integers(0, len(first) - 1))
+        target = draw(st.sampled_from(second))
+        moved = (target[0] + draw(st.integers(-2, target[1] - 1)), first[k][1])
+        if (k == 0 or first[k - 1][0] + first[k - 1][1] <= moved[0]) and (
+                k == len(first) - 1 or moved[0] + moved[1] <= first[k + 1][0]) and moved[0] >= 0:
+            first[k] = moved  # (still in address order within its run)
+    return [((off, n), f'(data (i32.const {off}) "{"a" * n}")') for off, n in first + second]
+
+
+@settings(max_examples=300, deadline=None)
+@given(two_run_layouts())
+def test_static_gaps_of_two_interleaved_runs(layout):
+    test_static_gaps_equal_a_byte_by_byte_count.hypothesis.inner_test(layout)
+
+
+def test_two_interleaved_runs_are_merged_by_bisection(monkeypatch):
+    """The esbuild.wasm shape takes the bisection path, not the sort."""
+    from wasmem.rewrite import data
+
+    layout = [((off, 2), f'(data (i32.const {off}) "aa")') for off in [0, 10, 20, 30, 4, 14, 16, 40]]
+    m = Module.from_bytes(wat("(module (memory 1) " + " ".join(w for _, w in layout) + ")"))
+    assert m.view(11).runs(0)[2] == [0, 4]
+    calls = []
+    real = data._two_runs_touching
+    monkeypatch.setattr(data, "_two_runs_touching", lambda *a: calls.append(a[2:]) or real(*a))
+    # 8 spans of 2 bytes; 14..16 and 16..18 touch (within the second run): 6 holes
+    assert data.static_gaps(m, 0) == {"count": 6, "bytes": 42 - 16, "start": 0, "end": 42, "gaps": []}
+    assert calls == [(4, 1)]  # (split at 4, one touching pair from the scan)
 
 
 @settings(max_examples=100, deadline=None)

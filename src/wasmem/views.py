@@ -277,12 +277,12 @@ class DataView(VectorView):
         return min(offsets, default=None), max(map(operator.add, offsets, sizes), default=None)
 
     def runs(self, memory: int = 0):
-        """The scan's (runs, touching) (see ``fast.Scan``) when they describe every active
-        constant-offset segment of ``memory``: memory 0, every segment one of those, and
-        none added since. Else None."""
+        """The scan's (runs, touching, run_starts) (see ``fast.Scan``) when they describe
+        every active constant-offset segment of ``memory``: memory 0, every segment one of
+        those, and none added since (so a run's indices are those of ``span_columns``). Else None."""
         scan = self._scan
         if memory == 0 and self._entries is None and not self._appended and scan.plain:
-            return scan.runs, scan.touching
+            return scan.runs, scan.touching, scan.run_starts
         return None
 
     def segment_data(self, i: int):

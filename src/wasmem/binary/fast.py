@@ -57,13 +57,14 @@ class Scan:
     And how those segments of memory 0 are ordered, for the gap count without a sort:
     ``runs``, the (first byte, end) of each stretch in which every segment starts at or
     after the end of the one before (so in address order and disjoint), in section
-    order; ``touching``, how many segments start exactly where the one before ended.
-    wasm-ld emits one run (ffmpeg-core.wasm's 28,951 segments); esbuild.wasm's Go linker
-    emits two that interleave, which static_gaps then sorts.
+    order, and ``run_starts``, the index of each run's first segment; ``touching``, how
+    many segments start exactly where the one before ended. wasm-ld emits one run
+    (ffmpeg-core.wasm's 28,951 segments); esbuild.wasm's Go linker emits two that
+    interleave, which static_gaps then merges by bisection.
     """
 
     __slots__ = ("data_start", "size", "const", "odd", "body", "first", "end", "total", "plain", "runs",
-                 "touching")
+                 "run_starts", "touching")
 
     def __len__(self) -> int:
         return len(self.size)
@@ -254,6 +255,7 @@ def scan_data(payload, base: int) -> Scan:
     scan.data_start, scan.size, scan.const, scan.odd, scan.body = starts, sizes, consts, odd, body
     # run k ends where the span that starts run k + 1 found the reach; the last, at the end
     scan.runs = runs = list(zip([consts[i] for i, _ in breaks], [r for _, r in breaks[1:]] + [reach]))
+    scan.run_starts = [i for i, _ in breaks]
     scan.first, scan.end = (min(runs)[0], max(e for _, e in runs)) if runs else (None, None)
     scan.total, scan.plain, scan.touching = sum(sizes), plain, touching
     return scan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from bisect import bisect_right
 
 from ..errors import RewriteError
 from ..model import DataSegment, const_expr
@@ -41,7 +42,7 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
     view = m.view(11, create=True)
     offs, sizes = view.span_columns(memory)
     if len(offs) and 0 not in sizes:
-        ordered = None if collect else view.runs(memory)  # (runs, touching) from the scan
+        ordered = None if collect else view.runs(memory)  # (runs, touching, run_starts) from the scan
         if ordered is not None:
             # The scan's runs are each in address order and disjoint: when the runs are too,
             # taken by address, the holes are the steps between segments that do not touch,
@@ -50,7 +51,12 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
             runs, touching = sorted(ordered[0]), ordered[1]
             if all(a[1] <= b[0] for a, b in zip(runs, runs[1:])):
                 touching += sum(a[1] == b[0] for a, b in zip(runs, runs[1:]))
-                start, end = runs[0][0], runs[-1][1]
+            elif len(runs) == 2:
+                touching = _two_runs_touching(offs, sizes, ordered[2][1], touching)
+            else:
+                touching = None
+            if touching is not None:
+                start, end = runs[0][0], max(map(_SECOND, runs))
                 return {"count": len(offs) - 1 - touching, "bytes": end - start - sum(sizes), "start": start,
                         "end": end, "gaps": []}
         # Starts and ends sorted apart: when each start is at or after the end before it,
@@ -83,6 +89,35 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
             if off + n > reach:
                 reach = off + n
     return {"count": count, "bytes": total, "start": start, "end": reach, "gaps": gaps}
+
+
+_BELOW, _ABOVE = -(1 << 64), 1 << 64  # beyond any i32/i64.const
+
+
+def _two_runs_touching(offs, sizes, split: int, touching: int) -> int | None:
+    """How many non-empty spans start where another ends, for spans in two runs (each in
+    address order and disjoint, ``touching`` of them within a run; indices [0, split) and
+    [split, n)) that interleave; None where a span of one run overlaps one of the other.
+
+    Each span of the shorter run is placed among the longer run's by bisection, all in
+    whole-list steps, without a sort of every span (esbuild.wasm: 7,531 spans placed
+    among 90,919). Between a span and its neighbours of the other run there must be no
+    overlap, and a neighbour that ends (or starts) exactly there is a touching pair; two
+    spans of one run with spans of the other between them cannot touch (every span has a
+    byte), so the pairs within runs are the scan's ``touching``."""
+    n = len(offs)
+    a, b = (slice(0, split), slice(split, n)) if split <= n - split else (slice(split, n), slice(0, split))
+    starts = [_BELOW, *offs[b], _ABOVE]  # the longer run, with a neighbour before and after every span
+    lengths = [0, *sizes[b], 0]
+    a_starts, a_sizes = offs[a], sizes[a]
+    nexts = list(map(bisect_right, itertools.repeat(starts), a_starts))  # each span's next neighbour
+    prevs = list(map(operator.sub, nexts, itertools.repeat(1)))
+    prev_ends = list(map(operator.add, map(starts.__getitem__, prevs), map(lengths.__getitem__, prevs)))
+    next_starts = list(map(starts.__getitem__, nexts))
+    a_ends = list(map(operator.add, a_starts, a_sizes))
+    if not (all(map(operator.le, prev_ends, a_starts)) and all(map(operator.le, a_ends, next_starts))):
+        return None
+    return touching + sum(map(operator.eq, prev_ends, a_starts)) + sum(map(operator.eq, a_ends, next_starts))
 
 
 def zero_fill(m, memory: int, gaps: list | None = None) -> dict:
