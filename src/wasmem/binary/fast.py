@@ -17,6 +17,7 @@ from .leb import read_count, read_s32, read_s64, read_u32
 from .valtypes import KINDS, VALTYPE_BYTES
 
 _HEAD = struct.Struct("<H7B")  # the first bytes of a usual segment, at most (flags and opcode as one)
+_NO_HEAD = (0,) * 8  # in their place near the end of the payload: not a usual segment
 _BEYOND = 1 << 64  # above any i64.const
 # An i32.const LEB read as a sum of lookups, one table per byte place (a lookup returns
 # a cached int where masking and shifting would make new ones; the tables are ranges,
@@ -135,64 +136,66 @@ def scan_data(payload, base: int) -> Scan:
     b1, b2, s0, s1, s2, s3 = _B1, _B2, _LAST0, _LAST1, _LAST2, _LAST3
     try:
         for _ in repeat(None, count):  # (a lying count ends at the end of the payload)
-            if pos <= last:
-                # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
-                # canonical size of 1 or 2 bytes) from one unpack of its first 9 bytes into
-                # locals: byte j is xj (fo holds bytes 0 and 1), so an offset of L bytes has
-                # its end opcode in x(L+1) and its size in x(L+2), x(L+3). Each length has its
-                # own branch, reading those at fixed places; ds is where the data starts.
-                fo, x1, x2, x3, x4, x5, x6, x7 = head(buf, pos)
-                ds = 0
-                if fo == 0x4100:  # flags 0, i32.const
-                    if x1 < 0x80:
-                        if x2 == 0x0B:
-                            const = s0[x1]
-                            n = x3
-                            if n < 0x80:
-                                ds = pos + 5
-                            elif x4 < 0x80 and x4:
-                                n += b1[x4]
-                                ds = pos + 6
-                    elif x2 < 0x80:
-                        if x3 == 0x0B:
-                            const = x1 + s1[x2]
-                            n = x4
-                            if n < 0x80:
-                                ds = pos + 6
-                            elif x5 < 0x80 and x5:
-                                n += b1[x5]
-                                ds = pos + 7
-                    elif x3 < 0x80:
-                        if x4 == 0x0B:
-                            const = x1 + b1[x2] + s2[x3]
-                            n = x5
-                            if n < 0x80:
-                                ds = pos + 7
-                            elif x6 < 0x80 and x6:
-                                n += b1[x6]
-                                ds = pos + 8
-                    elif x4 < 0x80 and x5 == 0x0B:
-                        const = x1 + b1[x2] + b2[x3] + s3[x4]
-                        n = x6
-                        if n < 0x80:
-                            ds = pos + 8
-                        elif x7 < 0x80 and x7:
-                            n += b1[x7]
-                            ds = pos + 9
-                    if ds:
-                        end = ds + n
-                        if end <= size:
-                            if const != reach:
-                                if const < reach:
-                                    breaks.append((len(sizes), reach))
-                            else:
-                                touching += 1
-                            reach = const + n
-                            starts.append(ds)
-                            sizes.append(n)
-                            consts.append(const)
-                            pos = end
-                            continue
+            # The usual segment (flags 0, i32.const offset of up to 4 LEB bytes, a
+            # canonical size of 1 or 2 bytes) from one unpack of its first 9 bytes into
+            # locals: byte j is xj (fo holds bytes 0 and 1), so an offset of L bytes has
+            # its end opcode in x(L+1) and its size in x(L+2), x(L+3). Each length has its
+            # own branch, reading those at fixed places; ds is where the data starts.
+            # (No test here jumps far: CPython 3.11 specializes a comparison only where
+            # its jump fits one byte, and a generic one costs 5% of the scan.)
+            fo, x1, x2, x3, x4, x5, x6, x7 = head(buf, pos) if pos <= last else _NO_HEAD
+            ds = 0
+            if fo != 0x4100:  # not flags 0 and i32.const: no branch below takes it
+                x1 = x2 = x3 = x4 = 0x80
+            if x1 < 0x80:
+                if x2 == 0x0B:
+                    const = s0[x1]
+                    n = x3
+                    if n < 0x80:
+                        ds = pos + 5
+                    elif x4 < 0x80 and x4:
+                        n += b1[x4]
+                        ds = pos + 6
+            elif x2 < 0x80:
+                if x3 == 0x0B:
+                    const = x1 + s1[x2]
+                    n = x4
+                    if n < 0x80:
+                        ds = pos + 6
+                    elif x5 < 0x80 and x5:
+                        n += b1[x5]
+                        ds = pos + 7
+            elif x3 < 0x80:
+                if x4 == 0x0B:
+                    const = x1 + b1[x2] + s2[x3]
+                    n = x5
+                    if n < 0x80:
+                        ds = pos + 7
+                    elif x6 < 0x80 and x6:
+                        n += b1[x6]
+                        ds = pos + 8
+            elif x4 < 0x80 and x5 == 0x0B:
+                const = x1 + b1[x2] + b2[x3] + s3[x4]
+                n = x6
+                if n < 0x80:
+                    ds = pos + 8
+                elif x7 < 0x80 and x7:
+                    n += b1[x7]
+                    ds = pos + 9
+            if ds:
+                end = ds + n
+                if end <= size:
+                    if const != reach:
+                        if const < reach:
+                            breaks.append((len(sizes), reach))
+                    else:
+                        touching += 1
+                    reach = const + n
+                    starts.append(ds)
+                    sizes.append(n)
+                    consts.append(const)
+                    pos = end
+                    continue
             start = pos
             flags = buf[pos]
             if flags < 0x80:
@@ -280,27 +283,28 @@ def read_exports(buf: bytes, base: int, make) -> list:
         n, p = read_count(buf, 0)
         for _ in repeat(None, n):
             start = p
-            if p < size and buf[p] < 0x80:
-                k = p + 1 + buf[p]  # the kind byte
-                if k + 1 < size:
-                    kind = kinds.get(buf[k])
-                    i = buf[k + 1]
-                    if i < 0x80:
-                        p = k + 2
-                    elif k + 2 < size and 0 < buf[k + 2] < 0x80:
-                        i += (buf[k + 2] << 7) - 0x80
-                        p = k + 3
-                    elif k + 3 < size and buf[k + 2] >= 0x80 and 0 < buf[k + 3] < 0x80:
-                        i += _B1[buf[k + 2]] + (buf[k + 3] << 14)
-                        p = k + 4
-                    else:
-                        kind = None
-                    if kind is not None:
-                        try:
-                            out.append(make(buf[start + 1:k].decode(), kind, i, buf[start:p]))
-                            continue
-                        except UnicodeDecodeError:
-                            pass  # (read_export says where)
+            # (Tests as conditional expressions: CPython 3.11 specializes a comparison
+            # only where its jump fits one byte.)
+            k = p + 1 + buf[p] if p < size and buf[p] < 0x80 else size  # the kind byte, after the name
+            kind = kinds.get(buf[k]) if k + 1 < size else None
+            if kind is not None:
+                i = buf[k + 1]
+                if i < 0x80:
+                    p = k + 2
+                elif k + 2 < size and 0 < buf[k + 2] < 0x80:
+                    i += (buf[k + 2] << 7) - 0x80
+                    p = k + 3
+                elif k + 3 < size and buf[k + 2] >= 0x80 and 0 < buf[k + 3] < 0x80:
+                    i += _B1[buf[k + 2]] + (buf[k + 3] << 14)
+                    p = k + 4
+                else:
+                    kind = None
+                if kind is not None:
+                    try:
+                        out.append(make(buf[start + 1:k].decode(), kind, i, buf[start:p]))
+                        continue
+                    except UnicodeDecodeError:
+                        pass  # (read_export says where)
             (name, kind, i), p = read_export(buf, start)
             out.append(make(name, kind, i, buf[start:p]))
         vector_end(buf, p, n, "exports")
