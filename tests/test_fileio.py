@@ -54,17 +54,19 @@ def test_mapped_save_has_the_kernel_copy_the_unchanged_sections(tmp_path, monkey
     assert calls == [(0, 8), (8, table.offset + len(table.payload) - 8), (after, PLAIN.stat().st_size - after)]
 
 
+@pytest.mark.parametrize("call,error", [("copy_file_range", errno.EXDEV), ("posix_fallocate", errno.EOPNOTSUPP)])
 @pytest.mark.parametrize("failure", ["unsupported", "missing"])
-def test_without_the_kernel_copy_the_bytes_are_written(tmp_path, monkeypatch, failure):
+def test_without_the_kernel_copy_or_reservation_the_bytes_are_written(tmp_path, monkeypatch, call, error, failure):
     if failure == "missing":
-        monkeypatch.delattr(os, "copy_file_range", raising=False)
+        monkeypatch.delattr(os, call, raising=False)
     else:
         def refuse(*args):
-            raise OSError(errno.EXDEV, "Invalid cross-device link")
+            raise OSError(error, os.strerror(error))
 
-        monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
-    rewritten(PLAIN, mapped=True).save(tmp_path / "out.wasm")
-    assert (tmp_path / "out.wasm").read_bytes() == EXPECTED.read_bytes()
+        monkeypatch.setattr(os, call, refuse, raising=False)
+    for mapped in (False, True):
+        rewritten(PLAIN, mapped=mapped).save(tmp_path / "out.wasm")
+        assert (tmp_path / "out.wasm").read_bytes() == EXPECTED.read_bytes()
 
 
 @kernel_copy
@@ -124,20 +126,6 @@ def test_the_reserved_size_counts_bytes_not_items(tmp_path, monkeypatch):
     write_atomic(tmp_path / "out.bin", [b"head", memoryview(words), bytearray(3)])
     assert sizes == [4 + 4000 + 3]
     assert (tmp_path / "out.bin").read_bytes() == b"head" + words.tobytes() + bytes(3)
-
-
-@pytest.mark.parametrize("failure", ["unsupported", "missing"])
-def test_without_a_reservation_the_bytes_are_written(tmp_path, monkeypatch, failure):
-    if failure == "missing":
-        monkeypatch.delattr(os, "posix_fallocate", raising=False)
-    else:
-        def refuse(*args):
-            raise OSError(errno.EOPNOTSUPP, "Operation not supported")
-
-        monkeypatch.setattr(os, "posix_fallocate", refuse, raising=False)
-    for mapped in (False, True):
-        rewritten(PLAIN, mapped=mapped).save(tmp_path / "out.wasm")
-        assert (tmp_path / "out.wasm").read_bytes() == EXPECTED.read_bytes()
 
 
 @reserving
