@@ -15,6 +15,7 @@ import os
 from collections import namedtuple
 
 from ..errors import LayoutError, SpecError
+from ..fileio import map_file
 from . import abi as abis
 from .types import BadValue, Ref, parse_ctype, parse_type, show_value
 
@@ -127,6 +128,9 @@ def _read_json(text: str):
         raise SpecError(f"bad JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
 
 
+_ASCII_BLANK = " \t\n\r\x0b\x0c"  # what bytes.lstrip() takes off
+
+
 def load_spec(path, abi: str | None = None, keep: list | None = None) -> Spec:
     """Read and check a spec file (.toml or .json; otherwise sniffed); ``abi`` overrides the spec's.
 
@@ -135,17 +139,19 @@ def load_spec(path, abi: str | None = None, keep: list | None = None) -> Spec:
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            # decoded straight from the mapped file: no copy of a 10 MB spec in between
+            data = map_file(f) or f.read()
+            try:
+                text = str(data, "utf-8")
+            except UnicodeDecodeError as e:
+                raise SpecError(f"spec is not UTF-8 text (byte {e.start})") from e
+            finally:
+                del data
     except OSError as e:
         raise SpecError(f"cannot read spec: {e.strerror or e}") from e
     kind = os.path.splitext(path)[1].lower()
     if kind not in (".toml", ".json"):
-        kind = ".json" if data.lstrip()[:1] in (b"{", b"[") else ".toml"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise SpecError(f"spec is not UTF-8 text (byte {e.start})") from e
-    del data
+        kind = ".json" if text.lstrip(_ASCII_BLANK)[:1] in ("{", "[") else ".toml"
     if kind == ".json":
         doc = _read_json(text)
     else:
