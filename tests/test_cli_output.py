@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from wasmem.cli.jsonout import compact_encoder, indented, json_text
+from wasmem.cli.jsonout import Records, compact_encoder, indented, json_text
 
 DOCS = [
     ({"a": 1, "segments": []}, ("segments",)),
@@ -154,3 +154,17 @@ def test_record_rows_equal_jsons_own_compact_records(records):
     text = json_text(doc, ("segments",))
     lines = text.split("\n")[3:-2] if records else []
     assert [line.strip().rstrip(",") for line in lines] == [json.dumps(r, ensure_ascii=False) for r in records]
+
+
+@given(record_lists())
+def test_records_as_columns_write_as_the_dicts_do(records):
+    """Records given as columns (what layout's JSON report holds) come out as the same
+    records given as dicts; and Records.dicts() gives those dicts back."""
+    if not records or not all(type(r) is dict and r and list(r) == list(records[0]) for r in records) or not all(
+            type(k) is str for k in records[0]):
+        return  # (columns hold records of one set of str keys in one order)
+    keys = list(records[0])
+    table = Records(keys, [[r[k] for r in records] for k in keys])
+    assert len(table) == len(records) and table.dicts() == records
+    assert json_text({"n": 1, "objects": table}, ("objects",)) == json_text({"n": 1, "objects": records}, ("objects",))
+    assert json_text({"objects": Records(keys, [[] for _ in keys])}, ("objects",)) == '{\n  "objects": []\n}'

@@ -147,6 +147,27 @@ def test_report_shape():
     assert r["abi"] == "assemblyscript" and r["base"] == 8 and r["end"] == 300
     assert r["objects"][1] == {"name": "nums", "type": "Array<i32>", "address": 96, "block": 76, "size": 16, "rt_id": 4}
     assert r["segments"][0] == {"offset": 12, "size": 32} and len(r["segments"]) == 8
+    # as columns: the same records
+    c = lay.report(columns=True)
+    assert {k: v for k, v in c.items() if k not in ("objects", "segments")} == {
+        k: v for k, v in r.items() if k not in ("objects", "segments")}
+    for key in ("objects", "segments"):
+        keys, columns = c[key]
+        assert [dict(zip(keys, row)) for row in zip(*columns)] == r[key]
+
+
+def test_c_report_as_columns():
+    from wasmem.layout.c import CLayout
+
+    lay = CLayout(1024)
+    lay.add_cstring("hi", "greeting")
+    lay.add_array("i32", [1, 2], "nums")
+    r, c = lay.report(), lay.report(columns=True)
+    assert r["objects"][1] == {"name": "nums", "type": "i32[]", "address": 1028, "block": 1028, "size": 8,
+                               "rt_id": None}
+    for key in ("objects", "segments"):
+        keys, columns = c[key]
+        assert [dict(zip(keys, row)) for row in zip(*columns)] == r[key]
 
 
 def test_failed_add_leaves_layout_unchanged():

@@ -4,6 +4,7 @@ package: ``import json`` imports ``re`` (and with it enum, functools and collect
 
 from __future__ import annotations
 
+from itertools import chain
 from operator import itemgetter
 
 try:
@@ -70,33 +71,60 @@ def json_text(doc: dict, rows=()) -> str:
         return "{}"
     parts = []
     for key, value in doc.items():
-        if key in rows and isinstance(value, list):
-            lines = _record_lines(value, compact) or list(map(compact, value))
-            body = "[\n    " + ",\n    ".join(lines) + "\n  ]" if value else "[]"
+        if key in rows and isinstance(value, Records):
+            body = _column_lines(value.keys, value.columns, compact) if len(value) else "[]"
+        elif key in rows and isinstance(value, list):
+            body = (_record_lines(value, compact) or _ROWS % ",\n    ".join(map(compact, value))) if value else "[]"
         else:
             body = indented(value, compact, "\n  ")
         parts.append(f"  {_key(key, compact)}: {body}")
     return "{\n" + ",\n".join(parts) + "\n}"
 
 
-def _record_lines(records: list, compact) -> list[str] | None:
-    """``compact`` of each record, when all are dicts with the same str keys in the same
-    order: one %-format per record over its values, each column made JSON in a whole-list
-    step (quoted strings, ints as they are, anything else through ``compact``): layout's
-    110,000 object records in 0.23 s against 0.31 s one by one. None for other lists."""
+class Records:
+    """A list of records held as columns: ``keys``, and ``columns`` (a list of values per
+    key, all of one length). ``json_text`` writes them a line per record without making
+    a dict of each (a layout's 110,000 objects); ``dicts()`` gives the list itself."""
+
+    __slots__ = ("keys", "columns")
+
+    def __init__(self, keys, columns):
+        self.keys, self.columns = tuple(keys), list(columns)
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def dicts(self) -> list[dict]:
+        keys = self.keys
+        return [dict(zip(keys, row)) for row in zip(*self.columns)]
+
+
+_ROWS = "[\n    %s\n  ]"  # a list of rows, a row per line (the record separator is ",\n    ")
+
+
+def _record_lines(records: list, compact) -> str | None:
+    """``_column_lines`` of the records, when all are dicts with the same str keys in the
+    same order. None for other lists."""
     if not records or _DICT != set(map(type, records)):
         return None
     keys = tuple(records[0])
-    if {keys} != set(map(tuple, records)) or not set(map(type, keys)) <= _STR:
+    if not keys or {keys} != set(map(tuple, records)) or not set(map(type, keys)) <= _STR:
         return None
-    columns = []
-    for key in keys:
-        column = list(map(itemgetter(key), records))
+    return _column_lines(keys, [list(map(itemgetter(key), records)) for key in keys], compact)
+
+
+def _column_lines(keys, columns: list, compact) -> str:
+    """The JSON list of the records with these keys and columns, one compact record per
+    line, as ``compact`` gives each: each column made JSON in a whole-list step (quoted
+    strings, ints as they are, anything else through ``compact``), then one %-format of
+    the whole list (layout's 110,000 object records: 0.2 s as dicts one by one, 0.05 s so)."""
+    texts = []
+    for column in columns:
         kinds = set(map(type, column))
-        columns.append(column if kinds == _INT else list(map(_quote, column)) if kinds == _STR and _quote
-                       else list(map(compact, column)))
+        texts.append(column if kinds == _INT else list(map(_quote, column)) if kinds == _STR and _quote
+                     else list(map(compact, column)))
     line = "{" + ", ".join(_quote_key(k) + ": %s" for k in keys) + "}"
-    return list(map(line.__mod__, zip(*columns)))
+    return _ROWS % (",\n    ".join([line] * len(columns[0])) % tuple(chain.from_iterable(zip(*texts))))
 
 
 _DICT, _STR, _INT = {dict}, {str}, {int}

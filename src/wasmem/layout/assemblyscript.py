@@ -540,18 +540,24 @@ class StaticLayout:
         layout's own buffer. While it is held, adding an object raises BufferError."""
         return memoryview(self._buf).toreadonly()
 
-    def report(self) -> dict:
+    def report(self, columns: bool = False) -> dict:
+        """What was laid out: abi, version, base, end, and a record per object and per
+        block ("objects", "segments"). With ``columns``, each of those two is a pair
+        (keys, a list of values per key) instead of a list of dicts: what the CLI writes
+        as JSON without making a dict per record."""
         self._settle()
-        return {
-            "abi": self.abi_name,
-            "as_version": self.abi.version_text,
-            "base": self.base,
-            "end": self.end,
-            # (no LaidObject per object: 110,000 rows)
-            "objects": [{"name": name, "type": kind, "address": address, "block": block, "size": size, "rt_id": rid}
-                        for name, (kind, address, block, size, rid) in self._named_rows()],
-            "segments": [{"offset": b[1], "size": b[9]} for b in self._blocks],
-        }
+        doc = {"abi": self.abi_name, "as_version": self.abi.version_text, "base": self.base, "end": self.end}
+        if columns:
+            named, blocks = self._named, self._blocks
+            rows = list(map(blocks.__getitem__, map(_SECOND, named)))
+            doc["objects"] = (_OBJECT_KEYS, [list(map(_FIRST, named)), *(list(map(operator.itemgetter(k), rows))
+                                                                        for k in _OBJECT_INDICES)])
+            doc["segments"] = (("offset", "size"), [list(map(_SECOND, blocks)), list(map(_SEG_SIZE, blocks))])
+        else:  # (no LaidObject per object: 110,000 rows)
+            doc["objects"] = [{"name": name, "type": kind, "address": address, "block": block, "size": size,
+                               "rt_id": rid} for name, (kind, address, block, size, rid) in self._named_rows()]
+            doc["segments"] = [{"offset": b[1], "size": b[9]} for b in self._blocks]
+        return doc
 
     # ---- runtime ids --------------------------------------------------------------------
     def _check_id(self, rid, what) -> int:
@@ -666,7 +672,10 @@ class StaticLayout:
 
 
 _FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
-_OBJECT_FIELDS = operator.itemgetter(6, 0, 1, 5, 4)  # a block tuple's type, address, block, size, rt id
+_OBJECT_INDICES = (6, 0, 1, 5, 4)  # a block tuple's type, address, block, size, rt id
+_OBJECT_FIELDS = operator.itemgetter(*_OBJECT_INDICES)
+_OBJECT_KEYS = ("name", "type", "address", "block", "size", "rt_id")  # (a report's object record)
+_SEG_SIZE = operator.itemgetter(9)
 _ZEROS = tuple(bytes(n) for n in range(16))
 _PAD_UNITS = tuple("\0" * (n // 2) for n in range(16))  # even gaps as UTF-16 code units  # padding to the 16-byte block grid
 _ARRAY = struct.Struct("<IIii")  # Array<T>: buffer, dataStart, byteLength, length_

@@ -83,15 +83,18 @@ class CLayout:
         it is held, adding an object raises BufferError."""
         return memoryview(self._buf).toreadonly()
 
-    def report(self) -> dict:
-        return {
-            "abi": "c",
-            "base": self.base,
-            "end": self.end,
-            "objects": [{"name": o.name, "type": o.type, "address": o.address, "block": o.block,
-                         "size": o.size, "rt_id": None} for o in self.objects],
-            "segments": [{"offset": b.block, "size": b.seg_size} for b in self.blocks],
-        }
+    def report(self, columns: bool = False) -> dict:
+        """As StaticLayout.report (``rt_id`` is null: no headers)."""
+        objects = [{"name": o.name, "type": o.type, "address": o.address, "block": o.block,
+                    "size": o.size, "rt_id": None} for o in self.objects]
+        segments = [{"offset": b.block, "size": b.seg_size} for b in self.blocks]
+        if columns:  # (C layouts are small: made from the records)
+            objects, segments = ((keys, [list(map(operator.itemgetter(k), records)) for k in keys])
+                                 for keys, records in ((_OBJECT_KEYS, objects), (("offset", "size"), segments)))
+        return {"abi": "c", "base": self.base, "end": self.end, "objects": objects, "segments": segments}
+
+
+_OBJECT_KEYS = ("name", "type", "address", "block", "size", "rt_id")
 
 
 _BLOCK_FIELDS = operator.attrgetter(*Block.__slots__)
