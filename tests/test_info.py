@@ -180,3 +180,15 @@ def test_the_whole_list_check_holds_only_where_the_rule_does(globals_):
              and init.count(b"\x41") == 1]
     if plain:  # (i32.const N end in every form, padded LEBs too: the check takes them all)
         assert _immutable_i32_constants(_rows(plain))
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.rglob("*.wasm"))[::7], ids=lambda p: p.name)
+def test_info_columns_hold_the_same_records(path):
+    from wasmem.module import Module
+
+    m = Module.from_file(path)
+    records, columns = m.info(segments=True), m.info(segments=True, columns=True)
+    for key in ("exports", "segments"):
+        keys, values = columns.pop(key)
+        assert [dict(zip(keys, row)) for row in zip(*values)] == records.pop(key)
+    assert columns == records

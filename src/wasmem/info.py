@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from .binary.sections import VECTOR_SECTIONS
 
 
-def module_info(m, segments: bool = False) -> dict:
+_EXPORT_KEYS = ("name", "kind", "index")
+_SEGMENT_KEYS = ("index", "mode", "memory", "offset", "size")
+
+
+def module_info(m, segments: bool = False, columns: bool = False) -> dict:
+    """The `info --json` document. With ``columns``, "exports" and "segments" are pairs
+    (keys, a list of values per key) instead of lists of dicts: what the CLI writes as
+    JSON without a dict per record (98,450 segments, 110,000 exports)."""
     sections = []
     for s in m.sections:
         entry = {"id": s.id, "name": s.name, "offset": s.offset, "size": s.size}
@@ -37,7 +46,8 @@ def module_info(m, segments: bool = False) -> dict:
         "sections": sections,
         "memories": memories,
         "imports": [{"module": i.module, "name": i.name, "kind": i.kind} for i in m.imports],
-        "exports": [{"name": name, "kind": kind, "index": index} for name, kind, index, _ in m.export_rows()],
+        "exports": ((_EXPORT_KEYS, [list(map(itemgetter(k), m.export_rows())) for k in range(3)]) if columns else
+                    [{"name": name, "kind": kind, "index": index} for name, kind, index, _ in m.export_rows()]),
         "data": {
             **dview.stats(),
             "start": start,
@@ -46,6 +56,9 @@ def module_info(m, segments: bool = False) -> dict:
         "symbols": m.symbols(),
     }
     if segments:
-        doc["segments"] = [{"index": i, "mode": mode, "memory": memory, "offset": offset, "size": size}
-                           for i, (mode, memory, offset, size) in enumerate(dview.segment_rows())]
+        rows = dview.segment_rows()
+        doc["segments"] = ((_SEGMENT_KEYS, [list(range(len(rows))), *(list(map(itemgetter(k), rows)) for k in range(4))])
+                           if columns else
+                           [{"index": i, "mode": mode, "memory": memory, "offset": offset, "size": size}
+                            for i, (mode, memory, offset, size) in enumerate(rows)])
     return doc

@@ -267,10 +267,10 @@ class Module:
 
         return find_symbols(self)
 
-    def info(self, segments: bool = False) -> dict:
+    def info(self, segments: bool = False, columns: bool = False) -> dict:
         from .info import module_info
 
-        return module_info(self, segments=segments)
+        return module_info(self, segments=segments, columns=columns)
 
 
 def _check_data_count_needed(bodies, payload) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import leave
 from ._common import load_module, print_json, table
+from .jsonout import Records
 
 NAME = "info"
 HELP = "show what a module holds: sections, memories, imports, exports, data, runtime symbols"
@@ -20,8 +21,11 @@ def run(args) -> int:
 
     m = load_module(args.file, mapped=True)  # info only reads
     with about(args.file):
-        doc = m.info(segments=args.segments)
+        doc = m.info(segments=args.segments, columns=args.json)
     if args.json:
+        for key in ("exports", "segments"):
+            if key in doc:
+                doc[key] = Records(*doc[key])
         print_json(doc, rows=("sections", "memories", "imports", "exports", "segments"))
     else:
         print(render(doc, args.file))
