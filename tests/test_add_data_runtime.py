@@ -407,13 +407,13 @@ def test_export_objects_skips_unnamed_and_refuses_a_repeated_name():
     m = Module.from_file(PLAIN / "module.wasm")
     first = len(m.globals)
     exports_before = len(m.exports)
-    _export_objects(m, [{"name": "a", "address": 16}, {"name": None, "address": 32}, {"name": "b", "address": 48}])
+    _export_objects(m, ["a", None, "b"], [16, 32, 48])
     assert [(e.name, e.index) for e in m.exports[exports_before:]] == [("a", first), ("b", first + 1)]
     assert [g.init_value for g in m.globals[first:]] == [16, 48]
     with pytest.raises(RewriteError, match="an export named 'c' already exists"):
-        _export_objects(m, [{"name": "c", "address": 8}, {"name": "c", "address": 12}])
+        _export_objects(m, ["c", "c"], [8, 12])
     with pytest.raises(RewriteError, match="an export named 'a' already exists"):
-        _export_objects(m, [{"name": "d", "address": 8}, {"name": "a", "address": 12}])
+        _export_objects(m, ["d", "a"], [8, 12])
     assert len(m.exports) == exports_before + 2  # (a refused batch adds nothing)
 
 
@@ -433,3 +433,17 @@ def test_bulk_encodings_equal_the_entry_encoders(items):
         return
     assert _global_exports(names, range(7, 7 + len(names))) == expected
     assert _const_exprs(addresses) == [const_expr(a) for a in addresses]
+
+
+def test_the_api_report_has_the_records_the_columns_hold():
+    from wasmem.layout.spec import load_spec
+    from wasmem.rewrite.add_data import add_data as add
+
+    spec = load_spec(PLAIN / "spec.toml")
+    records = add(Module.from_file(PLAIN / "module.wasm"), spec)
+    columns = add(Module.from_file(PLAIN / "module.wasm"), spec, columns=True)
+    for key in ("objects", "segments"):
+        keys, values = columns.pop(key)
+        assert [dict(zip(keys, row)) for row in zip(*values)] == records.pop(key)
+        assert len(values[0]) > 3
+    assert columns == records

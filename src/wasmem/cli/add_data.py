@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import leave, left
 from ._common import MAP_REWRITES, about, add_output_arguments, load_module, number, output_path, print_json
+from .jsonout import Records
 
 NAME = "add-data"
 HELP = "put a spec's static objects into a compiled module, below its data or after it (moving the heap)"
@@ -35,10 +36,13 @@ def run(args) -> int:
         spec = load_spec(args.spec, abi=args.abi, keep=left())
     m = load_module(args.input, mapped=MAP_REWRITES)
     with about(args.input):
-        report = add_data(m, spec, base=args.base, export=not args.no_export, as_version=args.as_version)
+        report = add_data(m, spec, base=args.base, export=not args.no_export, as_version=args.as_version,
+                          columns=True)
     out = output_path(args, args.input)
     with about(out):
         m.save(out)
+    for key in ("objects", "segments"):
+        report[key] = Records(*report[key])
     if args.json:
         print_json(report, rows=("objects", "segments"))
     else:

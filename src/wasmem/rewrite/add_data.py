@@ -31,8 +31,10 @@ def _align4(n: int) -> int:
     return (n + 3) & ~3
 
 
-def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> dict:
-    """Lay out ``spec`` (a layout.spec.Spec) into module ``m``; returns the report."""
+def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, columns: bool = False) -> dict:
+    """Lay out ``spec`` (a layout.spec.Spec) into module ``m``; returns the report (with
+    ``columns``, its "objects" and "segments" as (keys, columns) pairs: see
+    StaticLayout.report)."""
     from ..layout.spec import build_layout
 
     mems = m.memories
@@ -68,17 +70,17 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
             placement = "heap"
             layout, heap_new = _after_data(m, lay, syms, data_stop)
 
-    report = layout.report()
-    spans = report["segments"]  # ({"offset", "size"} of each object block, in order)
-    end = max(map(operator.add, map(_OFFSET, spans), map(_SIZE, spans)), default=layout.base)
+    report = layout.report(columns=True)
+    offsets, sizes = report["segments"][1]  # (each object block's, in order)
+    end = max(map(operator.add, offsets, sizes), default=layout.base)
     needed = heap_new if heap_new is not None else end
     _grow_minimum(mem, needed)
     view = m.view(11, create=True)
-    if len(view) + len(spans) > MAX_SEGMENTS and spans:
+    if len(view) + len(offsets) > MAX_SEGMENTS and offsets:
         # One segment per object would pass the JS API's limit: write the whole layout,
         # padding included, as one segment instead (asc -O3 packs its data the same way).
-        first = spans[0]["offset"]
-        warnings.warn(f"{len(spans)} objects written as one data segment ({first}..{end}): one each "
+        first = offsets[0]
+        warnings.warn(f"{len(offsets)} objects written as one data segment ({first}..{end}): one each "
                       f"would pass the limit of {MAX_SEGMENTS} data segments", WasmWarning)
         image = layout.image_view()
         segments = [(first, bytes(image[first - layout.base:end - layout.base]))]
@@ -90,7 +92,10 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None) -> d
     if m.data_count is not None:
         m.data_count = len(view)
     if export:
-        _export_objects(m, report["objects"])
+        keys, values = report["objects"]
+        _export_objects(m, values[keys.index("name")], values[keys.index("address")])
+    if not columns:
+        report.update({key: value for key, value in layout.report().items() if key in ("objects", "segments")})
     report["placement"] = placement
     report["heap_base"] = {"old": heap_old, "new": heap_new if heap_new is not None else heap_old}
     return report
@@ -152,9 +157,7 @@ def _grow_minimum(mem, end: int) -> None:
     mem.limits = lim.replace(min=pages)
 
 
-def _export_objects(m, objects) -> None:
-    names = list(map(_NAME, objects))
-    addresses = list(map(_ADDRESS, objects))
+def _export_objects(m, names: list, addresses: list) -> None:
     if None in names:  # (objects without a name get no export)
         addresses = [a for a, name in zip(addresses, names) if name is not None]
         names = [name for name in names if name is not None]
@@ -191,8 +194,6 @@ def _global_exports(names: list, indices) -> list:
                                   map(encode_u, indices))))
 
 
-_NAME, _ADDRESS = operator.itemgetter("name"), operator.itemgetter("address")
-_OFFSET, _SIZE = operator.itemgetter("offset"), operator.itemgetter("size")
 _I32_CONST = encode_globaltype(I32, False)  # the type of each exported object's global
 _ONE_BYTE = tuple(bytes((i,)) for i in range(0x80))
 _GLOBAL_KIND = bytes((KIND_CODES["global"],))
