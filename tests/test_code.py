@@ -56,7 +56,7 @@ def code_of(data: bytes) -> tuple[memoryview, int] | None:
 
 def splice(data: bytes, replacements: dict[int, bytes]) -> bytes:
     """The module with the payloads of some sections replaced (sizes re-encoded)."""
-    out, pos = [data[:8]], 8
+    out = [data[:8]]
     for sid, start, end in sections(data):
         payload = replacements.get(sid, data[start:end])
         out.append(bytes((sid,)) + encode_u(len(payload)) + payload)

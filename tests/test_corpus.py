@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import collections
 
-import pytest
-
 from conftest import corpus_files, manifest
 from wasmem.errors import WasmError
 from wasmem.module import Module

@@ -183,7 +183,7 @@ def spec_toml(explicit_ids: dict) -> str:
              'abi = "assemblyscript"']
     if explicit_ids:
         inner = ", ".join(f"{json.dumps(k)} = {v}" for k, v in explicit_ids.items())
-        lines.append(f"# These classes have the same RTTI flags: their ids come from idof<T>() (build.json).")
+        lines.append("# These classes have the same RTTI flags: their ids come from idof<T>() (build.json).")
         lines.append(f"ids = {{ {inner} }}")
     for name, type_, value in OBJECTS:
         lines += ["", "[[object]]", f"name = {json.dumps(name)}", f"type = {json.dumps(type_)}",

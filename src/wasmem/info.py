@@ -57,8 +57,9 @@ def module_info(m, segments: bool = False, columns: bool = False) -> dict:
     }
     if segments:
         rows = dview.segment_rows()
-        doc["segments"] = ((_SEGMENT_KEYS, [list(range(len(rows))), *(list(map(itemgetter(k), rows)) for k in range(4))])
-                           if columns else
-                           [{"index": i, "mode": mode, "memory": memory, "offset": offset, "size": size}
-                            for i, (mode, memory, offset, size) in enumerate(rows)])
+        if columns:
+            doc["segments"] = (_SEGMENT_KEYS, [list(range(len(rows))), *(list(map(itemgetter(k), rows)) for k in range(4))])
+        else:
+            doc["segments"] = [{"index": i, "mode": mode, "memory": memory, "offset": offset, "size": size}
+                               for i, (mode, memory, offset, size) in enumerate(rows)]
     return doc

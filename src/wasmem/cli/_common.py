@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from itertools import repeat
 
 from ..errors import WasmError
 from .jsonout import json_text

@@ -9,7 +9,6 @@ and the layout of a failed spec is thrown away.
 from __future__ import annotations
 
 import functools
-import itertools
 import operator
 import os
 from collections import namedtuple

@@ -20,7 +20,7 @@ from ..binary.entries import encode_export, encode_globaltype
 from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
 from ..errors import RewriteError, WasmWarning
-from ..model import DataSegment, Export, Global, const_expr
+from ..model import DataSegment, const_expr
 from .data import MAX_SEGMENTS
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
