@@ -291,8 +291,8 @@ class DataView(VectorView):
             scan = self._scan
             if i >= len(scan):
                 return self._appended[i - len(scan)].data
-            ds = scan.data_start[i]
-            return self._payload[ds:ds + scan.size[i]]
+            de = scan.data_end[i]
+            return self._payload[de - scan.size[i]:de]
         return self._entries[i].data
 
     def segment_rows(self) -> list[tuple]:

@@ -8,6 +8,7 @@ errors included.
 
 from __future__ import annotations
 
+import operator
 import struct
 from itertools import repeat
 
@@ -42,7 +43,9 @@ class Scan:
     """What ``scan_data`` finds, as columns with one item per segment (lists: an
     append is a third of the cost of packing a record, and the ints exist anyway):
 
-    - ``data_start``: where the segment's bytes start, relative to the payload;
+    - ``data_end``: where the segment's bytes end, relative to the payload (and
+      ``data_start``, where they start: made from the ends and sizes when first asked
+      for, since only some commands read it, and the loop makes one int less so);
     - ``size``: how many bytes;
     - ``const``: its offset where that is a single i32/i64.const, else None (passive too);
     - ``odd``: {index: (start, expr_start, expr_end, flags, memory)} for each segment
@@ -64,21 +67,27 @@ class Scan:
     interleave, which static_gaps then merges by bisection.
     """
 
-    __slots__ = ("data_start", "size", "const", "odd", "body", "first", "end", "total", "plain", "runs",
-                 "run_starts", "touching")
+    __slots__ = ("data_end", "_data_start", "size", "const", "odd", "body", "first", "end", "total", "plain",
+                 "runs", "run_starts", "touching")
 
     def __len__(self) -> int:
         return len(self.size)
 
+    @property
+    def data_start(self) -> list:
+        if self._data_start is None:
+            self._data_start = list(map(operator.sub, self.data_end, self.size))
+        return self._data_start
+
     def record(self, i: int) -> tuple:
         """(start, end, flags, memory, expr_start, expr_end, const, data_start, data_end) of segment ``i``."""
-        ds = self.data_start[i]
-        de = ds + self.size[i]
+        de = self.data_end[i]
+        ds = de - self.size[i]
         odd = self.odd.get(i)
         if odd is not None:
             start, es, ee, flags, memory = odd
             return start, de, flags, memory, es, ee, self.const[i], ds, de
-        start = self.data_start[i - 1] + self.size[i - 1] if i else self.body
+        start = self.data_end[i - 1] if i else self.body
         return start, de, 0, 0, start + 1, ds - (1 if self.size[i] < 0x80 else 2), self.const[i], ds, de
 
     def memory(self, i: int) -> int | None:
@@ -125,7 +134,7 @@ def scan_data(payload, base: int) -> Scan:
     if count > size - pos:  # each segment takes at least one byte
         raise DecodeError(f"count {count} is larger than the {size - pos} remaining bytes could hold", base)
     body = pos
-    starts, sizes, consts = [], [], []
+    ends, sizes, consts = [], [], []
     odd = {}
     plain = True
     touching = 0
@@ -140,11 +149,11 @@ def scan_data(payload, base: int) -> Scan:
             # canonical size of 1 or 2 bytes) from one unpack of its first 9 bytes into
             # locals: byte j is xj (fo holds bytes 0 and 1), so an offset of L bytes has
             # its end opcode in x(L+1) and its size in x(L+2), x(L+3). Each length has its
-            # own branch, reading those at fixed places; ds is where the data starts.
+            # own branch, reading those at fixed places; end is where the data ends.
             # (No test here jumps far: CPython 3.11 specializes a comparison only where
             # its jump fits one byte, and a generic one costs 5% of the scan.)
             fo, x1, x2, x3, x4, x5, x6, x7 = head(buf, pos) if pos <= last else _NO_HEAD
-            ds = 0
+            end = 0
             if fo != 0x4100:  # not flags 0 and i32.const: no branch below takes it
                 x1 = x2 = x3 = x4 = 0x80
             if x1 < 0x80:
@@ -152,38 +161,37 @@ def scan_data(payload, base: int) -> Scan:
                     const = s0[x1]
                     n = x3
                     if n < 0x80:
-                        ds = pos + 5
+                        end = pos + (n + 5)
                     elif x4 < 0x80 and x4:
                         n += b1[x4]
-                        ds = pos + 6
+                        end = pos + (n + 6)
             elif x2 < 0x80:
                 if x3 == 0x0B:
                     const = x1 + s1[x2]
                     n = x4
                     if n < 0x80:
-                        ds = pos + 6
+                        end = pos + (n + 6)
                     elif x5 < 0x80 and x5:
                         n += b1[x5]
-                        ds = pos + 7
+                        end = pos + (n + 7)
             elif x3 < 0x80:
                 if x4 == 0x0B:
                     const = x1 + b1[x2] + s2[x3]
                     n = x5
                     if n < 0x80:
-                        ds = pos + 7
+                        end = pos + (n + 7)
                     elif x6 < 0x80 and x6:
                         n += b1[x6]
-                        ds = pos + 8
+                        end = pos + (n + 8)
             elif x4 < 0x80 and x5 == 0x0B:
                 const = x1 + b1[x2] + b2[x3] + s3[x4]
                 n = x6
                 if n < 0x80:
-                    ds = pos + 8
+                    end = pos + (n + 8)
                 elif x7 < 0x80 and x7:
                     n += b1[x7]
-                    ds = pos + 9
-            if ds:
-                end = ds + n
+                    end = pos + (n + 9)
+            if end:
                 if end <= size:
                     if const != reach:
                         if const < reach:
@@ -191,7 +199,7 @@ def scan_data(payload, base: int) -> Scan:
                     else:
                         touching += 1
                     reach = const + n
-                    starts.append(ds)
+                    ends.append(end)
                     sizes.append(n)
                     consts.append(const)
                     pos = end
@@ -235,7 +243,7 @@ def scan_data(payload, base: int) -> Scan:
             if end > size:
                 raise DecodeError(f"unexpected end of input: {n} bytes declared, {size - pos} remain", pos)
             odd[len(sizes)] = (start, expr_start, expr_end, flags, memory)
-            starts.append(pos)
+            ends.append(end)
             sizes.append(n)
             consts.append(const)
             if const is None or memory != 0:  # (const is None for a passive segment)
@@ -255,7 +263,7 @@ def scan_data(payload, base: int) -> Scan:
     if pos != size:
         raise DecodeError(f"section size mismatch: {size - pos} bytes left over after the data segments", base + pos)
     scan = Scan()
-    scan.data_start, scan.size, scan.const, scan.odd, scan.body = starts, sizes, consts, odd, body
+    scan.data_end, scan._data_start, scan.size, scan.const, scan.odd, scan.body = ends, None, sizes, consts, odd, body
     # run k ends where the span that starts run k + 1 found the reach; the last, at the end
     scan.runs = runs = list(zip([consts[i] for i, _ in breaks], [r for _, r in breaks[1:]] + [reach]))
     scan.run_starts = [i for i, _ in breaks]
