@@ -108,8 +108,6 @@ def _positional(m, gl) -> dict:
     """asc adds these globals last: [__rtti_base] [__data_end] [__stack_pointer] [__heap_base],
     each only when needed, optionally followed by ``~started``. Accept only shapes that
     check out against the data segments and the RTTI table."""
-    n = len(gl)
-    last = n - 1
     # globals that wasmem add-data appended (exported immutable constants) come after them
     exported = {index for _, kind, index, _ in m.export_rows() if kind == "global"}
     last = _before_appended(gl, exported)

@@ -17,7 +17,8 @@ import struct
 from ..errors import LayoutError, WasmError
 from . import abi as abis
 from .rtti import Rtti
-from .types import SCALARS, STRING, TYPED_ARRAYS, BadValue, Block, LaidObject, Ref, Scalar, parse_type, show_value
+from .types import (REPORT_OBJECT_KEYS, REPORT_SEGMENT_KEYS, SCALARS, STRING, TYPED_ARRAYS, BadValue, Block, LaidObject,
+                    Ref, Scalar, parse_type, show_value)
 
 _STRING = STRING
 _BUFFER = Ref("ArrayBuffer")
@@ -550,9 +551,9 @@ class StaticLayout:
         if columns:
             named, blocks = self._named, self._blocks
             rows = list(map(blocks.__getitem__, map(_SECOND, named)))
-            doc["objects"] = (_OBJECT_KEYS, [list(map(_FIRST, named)), *(list(map(operator.itemgetter(k), rows))
-                                                                        for k in _OBJECT_INDICES)])
-            doc["segments"] = (("offset", "size"), [list(map(_SECOND, blocks)), list(map(_SEG_SIZE, blocks))])
+            doc["objects"] = (REPORT_OBJECT_KEYS, [list(map(_FIRST, named)),
+                                                   *(list(map(operator.itemgetter(k), rows)) for k in _OBJECT_INDICES)])
+            doc["segments"] = (REPORT_SEGMENT_KEYS, [list(map(_SECOND, blocks)), list(map(_SEG_SIZE, blocks))])
         else:  # (no LaidObject per object: 110,000 rows)
             doc["objects"] = [{"name": name, "type": kind, "address": address, "block": block, "size": size,
                                "rt_id": rid} for name, (kind, address, block, size, rid) in self._named_rows()]
@@ -674,7 +675,6 @@ class StaticLayout:
 _FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 _OBJECT_INDICES = (6, 0, 1, 5, 4)  # a block tuple's type, address, block, size, rt id
 _OBJECT_FIELDS = operator.itemgetter(*_OBJECT_INDICES)
-_OBJECT_KEYS = ("name", "type", "address", "block", "size", "rt_id")  # (a report's object record)
 _SEG_SIZE = operator.itemgetter(9)
 _ZEROS = tuple(bytes(n) for n in range(16))
 _PAD_UNITS = tuple("\0" * (n // 2) for n in range(16))  # even gaps as UTF-16 code units  # padding to the 16-byte block grid

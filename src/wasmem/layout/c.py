@@ -10,7 +10,8 @@ from __future__ import annotations
 import operator
 
 from ..errors import LayoutError
-from .types import SCALARS, BadValue, Block, CType, LaidObject, parse_ctype, show_value
+from .types import (REPORT_OBJECT_KEYS, REPORT_SEGMENT_KEYS, SCALARS, BadValue, Block, CType, LaidObject, parse_ctype,
+                    show_value)
 
 DEFAULT_BASE = 1024  # wasm-ld's default --global-base: the first KiB stays free
 _U32_MAX = 0xFFFFFFFF
@@ -90,11 +91,8 @@ class CLayout:
         segments = [{"offset": b.block, "size": b.seg_size} for b in self.blocks]
         if columns:  # (C layouts are small: made from the records)
             objects, segments = ((keys, [list(map(operator.itemgetter(k), records)) for k in keys])
-                                 for keys, records in ((_OBJECT_KEYS, objects), (("offset", "size"), segments)))
+                                 for keys, records in ((REPORT_OBJECT_KEYS, objects), (REPORT_SEGMENT_KEYS, segments)))
         return {"abi": "c", "base": self.base, "end": self.end, "objects": objects, "segments": segments}
-
-
-_OBJECT_KEYS = ("name", "type", "address", "block", "size", "rt_id")
 
 
 _BLOCK_FIELDS = operator.attrgetter(*Block.__slots__)

@@ -281,3 +281,9 @@ class LaidObject(namedtuple("LaidObject", "name type address block size rt_id"))
     address, block start, payload size (rtSize) and runtime id (None for headerless data)."""
 
     __slots__ = ()
+
+
+# The keys of a layout report's records (StaticLayout.report, CLayout.report): an object's
+# are a LaidObject's fields; a segment is a block's start and size.
+REPORT_OBJECT_KEYS = LaidObject._fields
+REPORT_SEGMENT_KEYS = ("offset", "size")

@@ -94,8 +94,9 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
     if export:
         keys, values = report["objects"]
         _export_objects(m, values[keys.index("name")], values[keys.index("address")])
-    if not columns:
-        report.update({key: value for key, value in layout.report().items() if key in ("objects", "segments")})
+    if not columns:  # (the API's records as dicts: the layout's own report of them)
+        records = layout.report()
+        report["objects"], report["segments"] = records["objects"], records["segments"]
     report["placement"] = placement
     report["heap_base"] = {"old": heap_old, "new": heap_new if heap_new is not None else heap_old}
     return report

@@ -48,11 +48,12 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
             # taken by address, the holes are the steps between segments that do not touch,
             # and their bytes whatever the extent holds beyond the data: no sort of the spans
             # (ffmpeg-core.wasm's 28,951 segments are one run; esbuild.wasm's two interleave).
-            runs, touching = sorted(ordered[0]), ordered[1]
+            runs, touching, run_starts = ordered
+            runs = sorted(runs)
             if all(a[1] <= b[0] for a, b in zip(runs, runs[1:])):
                 touching += sum(a[1] == b[0] for a, b in zip(runs, runs[1:]))
             elif len(runs) == 2:
-                touching = _two_runs_touching(offs, sizes, ordered[2][1], touching)
+                touching = _two_runs_touching(offs, sizes, run_starts[1], touching)
             else:
                 touching = None
             if touching is not None:
