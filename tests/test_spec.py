@@ -178,6 +178,32 @@ def test_spec_json_does_not_import_json_or_re():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
+# Bad JSON in each place the C scanner reports through json.decoder's JSONDecodeError,
+# which it looks up only among the imported modules: read by a fresh interpreter, where
+# the layout path has not imported json (the CLI's case), not by this test process.
+_BAD_JSON = ['{"a": 1,}', '{"a" 1}', '{"a": 1 "b": 2}', '{1: 2}', '[1, 2,]', '[1 2]', '{"a": [1, }',
+             '"abc', '"\\x"', '"\\u12"', '"a\x01"', '{"a": 1} x', '', '  ', '[', '{"a": tru}', '-', '1e']
+
+
+def test_spec_json_errors_in_a_process_without_json():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom wasmem.errors import SpecError\nfrom wasmem.layout.spec import _read_json\n"
+            f"for text in {_BAD_JSON!r}:\n"
+            "    try: _read_json(text)\n"
+            "    except SpecError as e: print(e)\n"
+            "    else: print('read')\n"
+            "print(sorted({'json', 'json.decoder'} & set(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    expected = []
+    for text in _BAD_JSON:
+        with pytest.raises(json.JSONDecodeError) as e:
+            json.loads(text)
+        expected.append(f"bad JSON at line {e.value.lineno} column {e.value.colno}: {e.value.msg}")
+    assert (out.returncode, out.stderr, out.stdout.splitlines()) == (0, "", [*expected, "['json', 'json.decoder']"])
+
+
 @pytest.mark.parametrize("name,text", [("deep.json", "[" * 100_000 + "]" * 100_000),
                                        ("deep2.json", '{"object": ' + "[" * 100_000 + "]" * 100_000 + "}"),
                                        ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000)])

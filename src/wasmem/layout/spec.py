@@ -110,8 +110,11 @@ def _read_json(text: str):
         start = len(text) - len(text.lstrip(blank))
         try:
             doc, end = make_scanner(_JsonOptions)(text, start)
-        except (StopIteration, ValueError):
-            pass  # (json.loads raises the same, with a line and column)
+        except (StopIteration, ValueError, SystemError):
+            # json.loads raises the same, with a line and column. (The scanner raises most
+            # errors as json.decoder.JSONDecodeError, which it looks up among the imported
+            # modules only: without json imported it fails with SystemError instead.)
+            pass
         except RecursionError:
             raise SpecError(_TOO_DEEP) from None
         else:
