@@ -16,6 +16,12 @@ def cases(kind: str) -> list[Path]:
     return sorted(p for p in (FIXTURES / kind).iterdir() if p.is_dir())
 
 
+def modules() -> list[Path]:
+    """Every fixture module (*.wasm), sorted; fixtures/cli/ left out (its cases hold copies
+    of these and deliberately malformed inputs)."""
+    return sorted(p for p in FIXTURES.rglob("*.wasm") if p.relative_to(FIXTURES).parts[0] != "cli")
+
+
 def wat_cases() -> list[Path]:
     """The text fixtures fixtures/wat/*.wat, sorted by name."""
     return sorted((FIXTURES / "wat").glob("*.wat"))

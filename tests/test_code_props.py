@@ -7,12 +7,12 @@ against plain reference implementations built on the instruction decoder.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import CORPUS, corpus_files, wat
+from fixtures_index import modules as fixture_modules
 from wasmem.binary import code as C
 from wasmem.binary import opcodes as T
 from wasmem.binary.code import (
@@ -205,7 +205,7 @@ def real_bodies() -> list[bytes]:
 
     modules = [wat("(module (memory $a 1) (memory $b i64 1) (memory $c 1 2 shared)" + BODY + ")")]
     # asc-built fixtures are always there; the spec corpus only where ../shared is
-    modules += [p.read_bytes() for p in sorted((Path(__file__).parent.parent / "fixtures").rglob("*.wasm"))[::9]]
+    modules += [p.read_bytes() for p in fixture_modules()[::9]]
     if CORPUS.is_dir():
         files = corpus_files("valid")
         modules += [p.read_bytes() for p in files[::7]]

@@ -183,8 +183,9 @@ def test_the_cli_writes_the_same_bytes_through_the_kernel(tmp_path):
 
 def _fixture_rewrites():
     from conftest import FIXTURES as F
+    from fixtures_index import modules
 
-    for path in sorted(F.rglob("*.wasm")):
+    for path in modules():
         m = Module.from_file(path)
         if m.defined_memories:  # every defined memory: converting one past the first renumbers code
             for k in range(len(m.memories)):

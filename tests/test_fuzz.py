@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, corpus_files
+from conftest import corpus_files
+from fixtures_index import modules as fixture_modules
 from wasmem.binary.leb import encode_u
 from wasmem.binary.sections import split_sections
 from wasmem.errors import WasmError
@@ -17,7 +18,7 @@ from wasmem.rewrite.memory import define_memory, import_memory
 
 
 def seeds() -> list[bytes]:
-    files = sorted(FIXTURES.rglob("*.wasm"))[:40]
+    files = fixture_modules()[:40]
     files += [f for f in corpus_files("valid") if f.stat().st_size > 300][:40]
     return [f.read_bytes() for f in files]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 
 from conftest import FIXTURES, REPO
 from wasmem.cli import main
@@ -11,9 +12,13 @@ from wasmem.cli import main
 README = (REPO / "README.md").read_text()
 
 
+def python_examples() -> list[str]:
+    return [textwrap.dedent(block).replace('"fixtures/', f'"{FIXTURES}/')
+            for block in re.findall(r"```python\n(.*?)```", README, re.S)]
+
+
 def test_python_example_runs(tmp_path, capsys):
-    (block,) = re.findall(r"```python\n(.*?)```", README, re.S)
-    code = block.replace('"fixtures/', f'"{FIXTURES}/')
+    code = python_examples()[0]
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
@@ -24,6 +29,19 @@ def test_python_example_runs(tmp_path, capsys):
     # the layout example prints asc's own bytes for "hello" (assemblyscript-static-data.md 5)
     assert "12 1c0000000000000000000000020000000a000000680065006c006c006f000000" in out
     assert (tmp_path / "out.wasm").is_file()
+
+
+def test_testing_example_checks_the_cli_cases():
+    examples = python_examples()
+    assert len(examples) == 2
+    namespace: dict = {}
+    exec(compile(examples[1], "README.md", "exec"), namespace)
+    test = namespace["test_cli"]
+    (mark,) = test.pytestmark
+    folders = mark.args[1]
+    assert [p.name for p in folders] == sorted(p.parent.name for p in (FIXTURES / "cli").glob("*/cmd"))
+    for case in folders:
+        test(case)
 
 
 def test_quick_start_output_is_ascs(tmp_path, capsys):

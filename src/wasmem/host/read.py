@@ -243,7 +243,7 @@ def read_at(mem, address: int, abi, rtti: Rtti | None = None, type_: str | None 
     if not 0 <= address <= 0xFFFFFFFF:
         raise ReadError(f"{address} is not a 32-bit address", address)
     if address % 16:
-        raise ReadError(f"0x{address:x} is not 16-byte aligned; every AssemblyScript object's payload is",
+        raise ReadError(f"0x{address:x} is not 16-byte aligned, as every AssemblyScript object's payload is",
                         address)
     reader = _Reader(mem, abi, rtti)
     if type_ is None:
