@@ -179,8 +179,8 @@ def test_spec_json_does_not_import_json_or_re():
 
 
 # Bad JSON in each place the C scanner reports through json.decoder's JSONDecodeError,
-# which it looks up only among the imported modules: read by a fresh interpreter, where
-# the layout path has not imported json (the CLI's case), not by this test process.
+# which it looks up only among the imported modules: read by an interpreter where json is
+# not imported (the CLI's case: the layout path does not import it), each text afresh.
 _BAD_JSON = ['{"a": 1,}', '{"a" 1}', '{"a": 1 "b": 2}', '{1: 2}', '[1, 2,]', '[1 2]', '{"a": [1, }',
              '"abc', '"\\x"', '"\\u12"', '"a\x01"', '{"a": 1} x', '', '  ', '[', '{"a": tru}', '-', '1e']
 
@@ -191,6 +191,7 @@ def test_spec_json_errors_in_a_process_without_json():
 
     code = ("import sys\nfrom wasmem.errors import SpecError\nfrom wasmem.layout.spec import _read_json\n"
             f"for text in {_BAD_JSON!r}:\n"
+            "    for name in [n for n in sys.modules if n.partition('.')[0] == 'json']: del sys.modules[name]\n"
             "    try: _read_json(text)\n"
             "    except SpecError as e: print(e)\n"
             "    else: print('read')\n"
