@@ -306,6 +306,17 @@ def test_optimized_build_is_refused(capsys, tmp_path):
         assert alternative in err
 
 
+def test_optimized_build_refuses_an_explicit_base_above_its_data(capsys, tmp_path):
+    # Above the static data is the heap, which an -O3 build cannot move (its __heap_base is
+    # inlined): objects put there are overwritten by the program's own allocations.
+    out = tmp_path / "out.wasm"
+    code, _, err = add_data(capsys, O3, out, "--base", "65536")
+    assert code == 2 and not out.exists()
+    assert "span 65536..66764, above the module's static data (1036..4674), where its stack and heap are" in err
+    for alternative in ("below the static data", "--memoryBase", "before optimizing"):
+        assert alternative in err
+
+
 def test_conflicting_export_name(capsys, tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text((PLAIN / "spec.toml").read_text() + '\n[[object]]\nname = "strLen"\ntype = "string"\nvalue = "x"\n')

@@ -143,6 +143,16 @@ def _check_explicit(layout, base, data_start, data_stop, D, H) -> None:
     if H and hi > H["value"]:
         raise RewriteError(f"the objects would span {lo}..{hi}, at or above __heap_base ({H['value']}), "
                            "where the allocator writes: use --base auto to move the heap")
+    if H is None and data_stop is not None and hi > data_stop:
+        # Past the static data is where the stack and the heap go (asc's heap starts right
+        # after it); with no __heap_base global they cannot be moved out of the way, and
+        # the allocator takes all the memory above its start (measured: the O3 fixture's
+        # own allocations overwrite objects put at 65536).
+        raise RewriteError(f"the objects would span {lo}..{hi}, above the module's static data "
+                           f"({data_start}..{data_stop}), where its stack and heap are: it has no __heap_base "
+                           "global to move past them (optimized builds inline it as constants). Choose a --base "
+                           "in free memory below the static data, rebuild with --memoryBase N to reserve room, "
+                           "or add the data before optimizing")
 
 
 def _grow_minimum(mem, end: int) -> None:
