@@ -16,11 +16,12 @@ import json
 import math
 import struct
 import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, wat
 from wasmem.cli import main
 from wasmem.host.instance import instantiate
 from wasmem.host.objects import read_string
@@ -458,3 +459,43 @@ def test_the_api_report_has_the_records_the_columns_hold():
         assert [dict(zip(keys, row)) for row in zip(*values)] == records.pop(key)
         assert len(values[0]) > 3
     assert columns == records
+
+
+# -- where the room below the data is a stack (wasm-ld --stack-first, Rust's default) ---
+
+def _stack_first(sp_name: str = "") -> bytes:
+    # 64 KiB of stack, then the data; the stack pointer is global 0, as wasm-ld makes it
+    return wat(f'(module (memory 2) (global {sp_name} (mut i32) (i32.const 65536)) (global i32 (i32.const 7))'
+               ' (data (i32.const 65536) "static"))')
+
+
+def _spec(tmp_path) -> Path:
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"abi": "c", "object": [{"name": "msg", "type": "cstring", "value": "hello"}]}')
+    return spec
+
+
+@pytest.mark.parametrize("sp_name", ["", "$__stack_pointer"], ids=["stripped", "named"])
+def test_a_stack_below_the_data_is_not_free_room(tmp_path, capsys, sp_name):
+    module, out = tmp_path / "in.wasm", tmp_path / "out.wasm"
+    module.write_bytes(_stack_first(sp_name))
+    assert main(["add-data", str(module), str(_spec(tmp_path)), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "below the module's static data is its stack (the stack pointer starts at 65536" in err
+    assert "--base ADDR in memory the program never uses" in err and not out.exists()
+    # the same room with nothing pointing into it is taken (asc --memoryBase, wasm-ld --global-base)
+    module.write_bytes(_stack_first(sp_name).replace(b"\x7f\x01\x41\x80\x80\x04", b"\x7f\x01\x41\x80\x80\x08"))
+    assert main(["add-data", str(module), str(_spec(tmp_path)), "-o", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["placement"] == "reserved" and report["base"] == 1024
+
+
+def test_rusts_stack_first_module_keeps_its_stack(tmp_path, capsys):
+    from test_real_modules import CORPUS
+
+    swc = CORPUS / "swc_wasm_bg.wasm"
+    if not swc.is_file():
+        pytest.skip(f"{swc} is absent: run tools/get-corpus.sh")
+    out = tmp_path / "out.wasm"
+    assert main(["add-data", str(swc), str(_spec(tmp_path)), "-o", str(out)]) == 2
+    assert "the stack pointer starts at 1048576" in capsys.readouterr().err and not out.exists()

@@ -2,7 +2,8 @@
 
 The objects go where the program's stack and allocator never write:
 * ``reserved``: free room the build left below its static data (asc
-  ``--memoryBase``, wasm-ld ``--global-base``), never below 1024 unless asked;
+  ``--memoryBase``, wasm-ld ``--global-base``), never below 1024 unless asked,
+  and not where a stack starts below the data (wasm-ld ``--stack-first``);
 * ``heap``: right after the static data, moving ``__data_end``,
   ``__stack_pointer`` and ``__heap_base`` up by the same amount
   (assemblyscript-static-data.md 8.3). Only where those are globals: an
@@ -20,7 +21,7 @@ from ..binary.entries import encode_export, encode_globaltype
 from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
 from ..errors import RewriteError, WasmWarning
-from ..model import DataSegment, const_expr
+from ..model import DataSegment, const_expr, const_value
 from .data import MAX_SEGMENTS
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
@@ -62,13 +63,15 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
         _check_explicit(layout, base, data_start, data_stop, D, H)
         placement = "reserved" if data_start is not None and layout.end <= data_start else "explicit"
     else:
+        stack_top = None
         if data_start is not None and data_start > LOW_MEMORY:
-            trial = lay(LOW_MEMORY)
-            if trial.end <= data_start:
+            stack_top = _stack_top_below(m, syms, data_start)
+            trial = lay(LOW_MEMORY) if stack_top is None else None
+            if trial is not None and trial.end <= data_start:
                 placement, layout = "reserved", trial
         if layout is None:
             placement = "heap"
-            layout, heap_new = _after_data(m, lay, syms, data_stop)
+            layout, heap_new = _after_data(m, lay, syms, data_stop, stack_top)
 
     report = layout.report(columns=True)
     offsets, sizes = report["segments"][1]  # (each object block's, in order)
@@ -102,10 +105,16 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
     return report
 
 
-def _after_data(m, lay, syms, data_stop):
+def _after_data(m, lay, syms, data_stop, stack_top=None):
     D, H, S = (syms.get(k) for k in ("__data_end", "__heap_base", "__stack_pointer"))
     gl = m.globals
     if H is None or not _is_defined_const(gl, H["global"]):
+        if stack_top is not None:
+            raise RewriteError(
+                "cannot place the data: below the module's static data is its stack (the stack "
+                f"pointer starts at {stack_top}, as wasm-ld --stack-first builds do), and after the data "
+                "there is no __heap_base global to move the heap past new objects. Give an explicit "
+                "--base ADDR in memory the program never uses, or add the data when building")
         raise RewriteError(
             "cannot place the data after the module's static data: it has no __heap_base global "
             "(optimized builds inline it as constants in code, so moving the heap is not safe). "
@@ -123,6 +132,24 @@ def _after_data(m, lay, syms, data_stop):
     if S and S["value"] == heap:
         gl[S["global"]].set_init_value(h_new)
     return layout, h_new
+
+
+def _stack_top_below(m, syms, data_start: int) -> int | None:
+    """Where a stack below the static data starts (it grows down from there), or None.
+
+    wasm-ld's --stack-first (Rust's default: 1 MiB of stack, then the data) puts the
+    stack in the room below the static data, so that room is not free. Its pointer is
+    __stack_pointer: by name, or in a stripped module global 0, where wasm-ld puts it
+    (swc_wasm_bg.wasm: a mutable i32 starting at 1048576, where its data starts). asc
+    keeps its stack pointer above the data."""
+    s = syms.get("__stack_pointer")
+    if s is not None:
+        top = s["value"]
+    else:
+        rows = m.global_rows()
+        valtype, mutable, init = rows[0][:3] if rows else (None, False, None)
+        top = const_value(init) if valtype == I32 and mutable and init is not None else None
+    return top if top is not None and LOW_MEMORY < top <= data_start else None
 
 
 def _is_defined_const(gl, index) -> bool:
