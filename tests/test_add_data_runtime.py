@@ -483,6 +483,9 @@ def test_a_stack_below_the_data_is_not_free_room(tmp_path, capsys, sp_name):
     err = capsys.readouterr().err
     assert "below the module's static data is its stack (the stack pointer starts at 65536" in err
     assert "--base ADDR in memory the program never uses" in err and not out.exists()
+    assert main(["add-data", str(module), str(_spec(tmp_path)), "-o", str(out), "--base", "4096"]) == 2
+    assert ("the objects would span 4096..4102, inside the stack below the module's static data (its stack "
+            "pointer starts at 65536") in capsys.readouterr().err and not out.exists()
     # the same room with nothing pointing into it is taken (asc --memoryBase, wasm-ld --global-base)
     module.write_bytes(_stack_first(sp_name).replace(b"\x7f\x01\x41\x80\x80\x04", b"\x7f\x01\x41\x80\x80\x08"))
     assert main(["add-data", str(module), str(_spec(tmp_path)), "-o", str(out), "--json"]) == 0

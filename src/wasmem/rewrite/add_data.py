@@ -60,7 +60,8 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
 
     if base != "auto":
         layout = lay(base)
-        _check_explicit(layout, base, data_start, data_stop, D, H)
+        stack_top = _stack_top_below(m, syms, data_start) if data_start is not None else None
+        _check_explicit(layout, base, data_start, data_stop, D, H, stack_top)
         placement = "reserved" if data_start is not None and layout.end <= data_start else "explicit"
     else:
         stack_top = None
@@ -157,10 +158,14 @@ def _is_defined_const(gl, index) -> bool:
     return g.import_ is None and g.init_value is not None
 
 
-def _check_explicit(layout, base, data_start, data_stop, D, H) -> None:
+def _check_explicit(layout, base, data_start, data_stop, D, H, stack_top=None) -> None:
     lo, hi = base, layout.end
     if lo < 8:
         raise RewriteError(f"--base {base} would put data in the first 8 bytes, which stay free so 0 is null")
+    if stack_top is not None and lo < stack_top:
+        raise RewriteError(f"the objects would span {lo}..{hi}, inside the stack below the module's static data "
+                           f"(its stack pointer starts at {stack_top} and the stack grows down from there): "
+                           "choose another --base")
     if data_start is not None and lo < data_stop and hi > data_start:
         raise RewriteError(f"the objects would span {lo}..{hi}, overlapping the module's static data "
                            f"({data_start}..{data_stop}): choose another --base")
