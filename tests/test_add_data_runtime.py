@@ -469,9 +469,10 @@ def _stack_first(sp_name: str = "") -> bytes:
                ' (data (i32.const 65536) "static"))')
 
 
-def _spec(tmp_path) -> Path:
-    spec = tmp_path / "spec.json"
-    spec.write_text('{"abi": "c", "object": [{"name": "msg", "type": "cstring", "value": "hello"}]}')
+def _spec(tmp_path, abi: str = "c") -> Path:
+    spec = tmp_path / f"spec-{abi}.json"
+    kind = "cstring" if abi == "c" else "string"
+    spec.write_text(f'{{"abi": "{abi}", "object": [{{"name": "msg", "type": "{kind}", "value": "hello"}}]}}')
     return spec
 
 
@@ -486,19 +487,38 @@ def test_a_stack_below_the_data_is_not_free_room(tmp_path, capsys, sp_name):
     assert main(["add-data", str(module), str(_spec(tmp_path)), "-o", str(out), "--base", "4096"]) == 2
     assert ("the objects would span 4096..4102, inside the stack below the module's static data (its stack "
             "pointer starts at 65536") in capsys.readouterr().err and not out.exists()
-    # the same room with nothing pointing into it is taken (asc --memoryBase, wasm-ld --global-base)
+    # the same room with nothing pointing into it is taken for asc objects (asc --memoryBase)
     module.write_bytes(_stack_first(sp_name).replace(b"\x7f\x01\x41\x80\x80\x04", b"\x7f\x01\x41\x80\x80\x08"))
-    assert main(["add-data", str(module), str(_spec(tmp_path)), "-o", str(out), "--json"]) == 0
+    assert main(["add-data", str(module), str(_spec(tmp_path, "assemblyscript")), "-o", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["placement"] == "reserved" and report["base"] == 1024
 
 
-def test_rusts_stack_first_module_keeps_its_stack(tmp_path, capsys):
+def test_below_a_c_like_builds_data_is_not_known_to_be_free(tmp_path, capsys):
+    # An optimizer leaves a C build's leading zero-valued data out of the segments: the
+    # memory below the first one may be the program's, so only an explicit --base goes there.
+    module, out = tmp_path / "in.wasm", tmp_path / "out.wasm"
+    module.write_bytes(wat('(module (memory 2) (global (mut i32) (i32.const 131072)) (data (i32.const 1280) "x"))'))
+    assert main(["add-data", str(module), str(_spec(tmp_path)), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the memory below the module's first data segment (1280) may be its own" in err and not out.exists()
+    assert main(["add-data", str(module), str(_spec(tmp_path)), "-o", str(out), "--base", "1024", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["placement"] == "reserved"
+
+
+@pytest.mark.parametrize("name, message", [
+    ("swc_wasm_bg.wasm", "below the module's static data is its stack (the stack pointer starts at 1048576"),
+    ("ffmpeg-core.wasm", "the memory below the module's first data segment (1280) may be its own"),
+    ("esbuild.wasm", "the memory below the module's first data segment (84931) may be its own")])
+def test_real_c_like_modules_keep_the_memory_below_their_data(tmp_path, capsys, name, message):
+    # Rust's stack-first stack; an emscripten build whose first segment is at 1280 (below
+    # it may be zero-valued data that memory packing left out); Go's runtime memory (argv
+    # and environment at 4096): add-data used to put objects at 1024 in each
     from test_real_modules import CORPUS
 
-    swc = CORPUS / "swc_wasm_bg.wasm"
-    if not swc.is_file():
-        pytest.skip(f"{swc} is absent: run tools/get-corpus.sh")
+    path = CORPUS / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: run tools/get-corpus.sh")
     out = tmp_path / "out.wasm"
-    assert main(["add-data", str(swc), str(_spec(tmp_path)), "-o", str(out)]) == 2
-    assert "the stack pointer starts at 1048576" in capsys.readouterr().err and not out.exists()
+    assert main(["add-data", str(path), str(_spec(tmp_path)), "-o", str(out)]) == 2
+    assert message in capsys.readouterr().err and not out.exists()

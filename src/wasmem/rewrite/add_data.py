@@ -1,9 +1,10 @@
 """add-data: put static objects into a compiled module without breaking it.
 
 The objects go where the program's stack and allocator never write:
-* ``reserved``: free room the build left below its static data (asc
-  ``--memoryBase``, wasm-ld ``--global-base``), never below 1024 unless asked,
-  and not where a stack starts below the data (wasm-ld ``--stack-first``);
+* ``reserved``: free room an asc build left below its static data
+  (``--memoryBase``), never below 1024 unless asked, and not where a stack starts
+  below the data (wasm-ld ``--stack-first``). Below a C-like build's first segment
+  may lie its own zero-valued data, so C objects go there only by explicit ``base``;
 * ``heap``: right after the static data, moving ``__data_end``,
   ``__stack_pointer`` and ``__heap_base`` up by the same amount
   (assemblyscript-static-data.md 8.3). Only where those are globals: an
@@ -67,12 +68,18 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
         stack_top = None
         if data_start is not None and data_start > LOW_MEMORY:
             stack_top = _stack_top_below(m, syms, data_start)
-            trial = lay(LOW_MEMORY) if stack_top is None else None
-            if trial is not None and trial.end <= data_start:
-                placement, layout = "reserved", trial
+            # asc's static data begins with an object header, never zero, so its first
+            # segment is where its data begins. Below a C-like build's first segment may lie
+            # its own zero-valued data, which optimizers leave out of the segments (wasm-opt's
+            # memory packing), or its runtime's (Go writes argv and the environment at 4096,
+            # its linker starts the data at 12288 or later): not known to be free.
+            if stack_top is None and spec.abi != "c":
+                trial = lay(LOW_MEMORY)
+                if trial.end <= data_start:
+                    placement, layout = "reserved", trial
         if layout is None:
             placement = "heap"
-            layout, heap_new = _after_data(m, lay, syms, data_stop, stack_top)
+            layout, heap_new = _after_data(m, lay, syms, data_stop, stack_top, data_start if spec.abi == "c" else None)
 
     report = layout.report(columns=True)
     offsets, sizes = report["segments"][1]  # (each object block's, in order)
@@ -106,16 +113,24 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
     return report
 
 
-def _after_data(m, lay, syms, data_stop, stack_top=None):
+def _after_data(m, lay, syms, data_stop, stack_top=None, unknown_below=None):
+    """Lay out after the static data, moving the heap; ``stack_top``: a stack found below the
+    data; ``unknown_below``: the first segment of a C-like build, below which the memory is
+    not known to be free (for the refusal's message)."""
     D, H, S = (syms.get(k) for k in ("__data_end", "__heap_base", "__stack_pointer"))
     gl = m.globals
     if H is None or not _is_defined_const(gl, H["global"]):
+        after = ("after the data there is no __heap_base global to move the heap past new objects. Give "
+                 "an explicit --base ADDR in memory the program never uses, or add the data when building")
         if stack_top is not None:
             raise RewriteError(
                 "cannot place the data: below the module's static data is its stack (the stack "
-                f"pointer starts at {stack_top}, as wasm-ld --stack-first builds do), and after the data "
-                "there is no __heap_base global to move the heap past new objects. Give an explicit "
-                "--base ADDR in memory the program never uses, or add the data when building")
+                f"pointer starts at {stack_top}, as wasm-ld --stack-first builds do), and {after}")
+        if unknown_below is not None:
+            raise RewriteError(
+                f"cannot place the data: the memory below the module's first data segment ({unknown_below}) "
+                "may be its own (zero-valued static data that an optimizer left out of the segments, or its "
+                f"runtime's), and {after}")
         raise RewriteError(
             "cannot place the data after the module's static data: it has no __heap_base global "
             "(optimized builds inline it as constants in code, so moving the heap is not safe). "
