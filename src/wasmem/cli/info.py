@@ -59,7 +59,9 @@ def render(doc: dict, path: str) -> str:
                           ["export", "index", "name"])]
     d = doc["data"]
     span = f", static range {d['start']}..{d['end']}" if d["start"] is not None else ""
-    out += ["", f"data: {d['count']} segments ({d['active']} active, {d['passive']} passive), {d['bytes']} bytes{span}"]
+    segments = "segment" if d["count"] == 1 else "segments"
+    out += ["", f"data: {d['count']} {segments} ({d['active']} active, {d['passive']} passive), {d['bytes']} "
+                f"bytes{span}"]
     if doc.get("segments"):
         out += ["", table([[s["index"], s["mode"], s["memory"], s["offset"], s["size"]] for s in doc["segments"]],
                           ["segment", "mode", "memory", "offset", "size"])]
