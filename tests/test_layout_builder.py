@@ -9,11 +9,12 @@ import pathlib
 import struct
 
 import pytest
+from hypothesis import example, given, strategies as st
 
 from wasmem.errors import LayoutError, WasmWarning
 from wasmem.layout.assemblyscript import StaticLayout
 from wasmem.layout.c import CLayout
-from wasmem.layout.types import BadValue
+from wasmem.layout.types import SCALARS, BadValue
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "layout"
 IDS = {"Array<i32>": 4, "StaticArray<i32>": 5, "Array<string>": 6}
@@ -197,6 +198,25 @@ def test_version_rules():
     assert (for_version("0.17.8").padded, for_version("0.17.9").padded) == (False, True)
     assert for_version("0.23.1").ids.string == 1 and for_version("0.24.0").ids.string == 2
     assert for_version("0.22.0").rtti_entry_size == 8 and for_version("0.23.0").rtti_entry_size == 4
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([[], ["NaN"]]))
+@example(3.4028235e38, ["NaN"])  # FLT_MAX as float32 tools print it: rounds to FLT_MAX, fits
+@example(3.4028235677973366e38, [])  # FLT_MAX + half a step: rounds to infinity
+def test_f32_values_fit_where_they_round_to_a_finite_f32(value, more):
+    # The whole-array fast path (struct) and the element check agree: the check runs when
+    # another element (the string "NaN") is not a plain number.
+    fits = True
+    try:
+        expected = struct.pack("<f", value)
+    except OverflowError:
+        fits = False
+    for values in ([value], [value, *more]):
+        if fits:
+            assert SCALARS["f32"].pack(values)[:4] == expected
+        else:
+            with pytest.raises(BadValue, match="out of the range of f32"):
+                SCALARS["f32"].pack(values)
 
 
 def test_values_are_checked():

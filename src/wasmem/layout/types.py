@@ -55,7 +55,10 @@ class Scalar:
             else:
                 raise BadValue(f"{_show(value)} is not a number ({self.name})", path=where, value=value)
             if self.size == 4 and math.isfinite(v) and abs(v) > _F32_MAX:
-                raise BadValue(f"{_show(value)} is out of the range of f32", path=where, value=value)
+                try:  # (rounded to the nearest f32, as struct packs it: past FLT_MAX by under half a step is FLT_MAX)
+                    _F32.pack(v)
+                except OverflowError:
+                    raise BadValue(f"{_show(value)} is out of the range of f32", path=where, value=value) from None
             return v
         if type(value) is not int:
             raise BadValue(f"{_show(value)} is not an integer ({self.name})", path=where, value=value)
@@ -81,6 +84,7 @@ class Scalar:
 
 _BOOL_KINDS, _INT_KINDS, _FLOAT_KINDS = {bool}, {int}, {int, float}
 _F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+_F32 = struct.Struct("<f")
 _FLOAT_WORDS = {"nan": math.nan, "+nan": math.nan, "-nan": -math.nan, "inf": math.inf, "+inf": math.inf,
                 "-inf": -math.inf, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}
 
