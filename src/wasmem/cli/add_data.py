@@ -46,6 +46,7 @@ def run(args) -> int:
     if args.json:
         print_json(report, rows=("objects", "segments"))
     else:
-        print(f"{len(report['objects'])} objects at {report['base']}..{report['end']} ({report['placement']})")
+        n = len(report["objects"])
+        print(f"{n} object{'' if n == 1 else 's'} at {report['base']}..{report['end']} ({report['placement']})")
     leave(spec, m, report)  # (freed by the process's end: see cli.entrypoint)
     return 0

@@ -167,7 +167,8 @@ def memory_map(layout) -> str:
     segs = sum(seg_sizes)
     span = layout.end - layout.base
     version = "" if headerless else f" {layout.abi.version_text}"
-    total = (f"{len(rows)} objects ({len(objects)} named), abi {layout.abi_name}{version}; "
+    noun = "object" if len(rows) == 1 else "objects"
+    total = (f"{len(rows)} {noun} ({len(objects)} named), abi {layout.abi_name}{version}; "
              f"memory {layout.base}..{layout.end} ({span} bytes): payload {payload}, "
              f"headers and padding {segs - payload}, gaps {span - segs}")
     return (column_table(cols, head) + "\n" if rows else "") + total + "\n"
