@@ -84,8 +84,19 @@ def parse_args(argv: list[str]):
     return build_parser(chosen).parse_args(argv)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"wasmem: warning: {message}", file=sys.stderr)
+def _warning_printer():
+    """showwarning for one command: each warning on its own line, a repeated one once (the
+    library may reach the same check twice, as add-data reads the asc version for the
+    module's RTTI and again for the layout)."""
+    shown = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = f"wasmem: warning: {message}"
+        if text not in shown:
+            shown.add(text)
+            print(text, file=sys.stderr)
+
+    return show
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always", WasmWarning)
-        warnings.showwarning = _show_warning
+        warnings.showwarning = _warning_printer()
         try:
             return int(args._run(args) or 0)
         except WasmError as e:

@@ -589,9 +589,10 @@ class StaticLayout:
         if rid is None:
             if self.rtti is None:
                 raise LayoutError(
-                    f"no runtime id for {key}: asc numbers classes per module, so give the module "
-                    f"(its RTTI is read: --module) or the id (`id = N` on the object, or "
-                    f"`ids = {{\"{key}\" = N}}` in the spec; idof<{key}>() in the program gives N)")
+                    f"no runtime id for {key}: asc numbers classes per module, so the id comes from a "
+                    f"module's RTTI (`layout --module FILE`, or add-data's module, built with --exportRuntime) "
+                    f"or is given (`id = N` on the object, or `ids = {{\"{key}\" = N}}` in the spec; "
+                    f"idof<{key}>() in the program gives N)")
             rid = self._resolved[key] = self.rtti.resolve(t)
         return rid
 
