@@ -54,14 +54,31 @@ def test_limits_options_and_64_bit():
     ('(module (import "e" "m" (memory 1)))', {}, "the module has no defined memory to convert"),
     ("(module)", {}, "the module has no defined memory"),
     ('(module (memory 2) (data (i32.const 65530) "0123456789"))', {"initial": 1},
-     "data segment 0 ends at 65540, beyond the initial size of memory 0 (1 pages = 65536 bytes): use --initial 2"),
+     "data segment 0 ends at 65540, beyond the initial size of memory 0 (1 page = 65536 bytes): use --initial 2"),
     ("(module (memory 1))", {"memory": 3}, "there is no memory 3: the module has 1 memory"),
+    # the stack and heap start past the data: the smaller memory would trap at the first call
+    ('(module (memory 2) (global $__stack_pointer (mut i32) (i32.const 70000)) (data (i32.const 16) "x"))',
+     {"initial": 1}, "the module's __stack_pointer is 70000, beyond the initial size of memory 0 (1 page = "
+                     "65536 bytes): its stack and heap start there; use --initial 2"),
+    ('(module (memory 2) (global $__heap_base i32 (i32.const 65540)) (export "__heap_base" (global 0)))',
+     {"initial": 1}, "the module's __heap_base is 65540, beyond the initial size"),
 ])
 def test_import_memory_refusals(module, kwargs, message):
     m = Module.from_bytes(wat(module))
     with pytest.raises(RewriteError) as e:
         import_memory(m, **kwargs)
     assert message in str(e.value)
+
+
+def test_a_smaller_initial_size_keeps_the_stack_and_data_inside():
+    m = Module.from_bytes(wat('(module (memory 3) (global $__stack_pointer (mut i32) (i32.const 70000)))'))
+    assert set_memory(m, initial=2)["limits"]["min"] == 2  # 131072 bytes still hold it
+    with pytest.raises(RewriteError, match="__stack_pointer is 70000, beyond the initial size"):
+        set_memory(m, initial=1)
+    # an imported memory too: the host may give just the minimum
+    m = Module.from_bytes(wat('(module (import "env" "memory" (memory 2)) (data (i32.const 65534) "abcd"))'))
+    with pytest.raises(RewriteError, match="data segment 0 ends at 65538, beyond the initial size"):
+        set_memory(m, initial=1)
 
 
 def test_refusal_writes_nothing(tmp_path, capsys):

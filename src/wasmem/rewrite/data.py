@@ -13,6 +13,11 @@ from ..model import DataSegment, const_expr
 MAX_SEGMENTS = 100_000
 
 
+def pages(n: int) -> str:
+    """``n`` pages, in words."""
+    return f"{n} page" if n == 1 else f"{n} pages"
+
+
 def check_segments_fit(m, memory: int, limits) -> None:
     """Every active segment with a constant offset must lie within the initial size."""
     size = limits.min * limits.page_size
@@ -27,7 +32,26 @@ def check_segments_fit(m, memory: int, limits) -> None:
             need = -(-end // limits.page_size)
             raise RewriteError(
                 f"data segment {i} ends at {end}, beyond the initial size of memory {memory} "
-                f"({limits.min} pages = {size} bytes): use --initial {need} or more")
+                f"({pages(limits.min)} = {size} bytes): use --initial {need} or more")
+
+
+def check_initial_size(m, memory: int, limits) -> None:
+    """A smaller initial size must still hold the data segments (check_segments_fit) and, in
+    memory 0, where the runtime's symbols put the stack and the heap: a stack pointer that
+    starts beyond the memory traps at the first call. (asc and wasm-ld refuse to build such
+    a module: "requires at least N pages of initial memory".)"""
+    check_segments_fit(m, memory, limits)
+    if memory != 0:
+        return
+    size = limits.min * limits.page_size
+    syms = m.symbols()
+    for name in ("__stack_pointer", "__heap_base"):
+        s = syms.get(name)
+        if s is not None and s["value"] > size:
+            need = -(-s["value"] // limits.page_size)
+            raise RewriteError(
+                f"the module's {name} is {s['value']}, beyond the initial size of memory 0 ({pages(limits.min)} "
+                f"= {size} bytes): its stack and heap start there; use --initial {need} or more")
 
 
 # A span sorts as one int, offset above size: sorting ints is five times faster than

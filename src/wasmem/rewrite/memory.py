@@ -13,7 +13,7 @@ import warnings
 
 from ..errors import RewriteError, WasmWarning
 from ..model import Import, Limits, Memory
-from .data import check_segments_fit, static_gaps, zero_fill as _zero_fill
+from .data import check_initial_size, pages, static_gaps, zero_fill as _zero_fill
 
 MAX_PAGES_32 = 1 << 16  # 4 GiB of 64 KiB pages
 MAX_PAGES_64 = 1 << 48
@@ -66,7 +66,7 @@ def check_limits(lim: Limits) -> None:
     if lim.max is not None and lim.max > bound:
         raise RewriteError(f"maximum size {lim.max} pages is more than a {kind} memory can have ({bound} pages)")
     if lim.max is not None and lim.max < lim.min:
-        raise RewriteError(f"maximum size {lim.max} pages is below the initial size {lim.min}: "
+        raise RewriteError(f"maximum size {pages(lim.max)} is below the initial size {lim.min}: "
                            f"raise --maximum or lower --initial")
     if lim.shared and lim.max is None:
         raise RewriteError("a shared memory needs a maximum size: add --maximum PAGES")
@@ -103,8 +103,8 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     """
     index, mem = _memory_at(m, memory, defined=True)
     lim = new_limits(mem.limits, initial=initial, maximum=maximum, shared=shared)
-    if lim.min < mem.limits.min:  # a smaller memory may no longer hold the data
-        check_segments_fit(m, index, lim)
+    if lim.min < mem.limits.min:  # a smaller memory may no longer hold the data, stack and heap
+        check_initial_size(m, index, lim)
     before = m.memories
     _set_limits(mem, lim)
     m.defined_memories.remove(mem)
@@ -156,8 +156,8 @@ def set_memory(m, *, memory: int = 0, initial: int | None = None, maximum=UNCHAN
     """Change a memory's limits or sharedness, defined or imported."""
     index, mem = _memory_at(m, memory)
     lim = new_limits(mem.limits, initial=initial, maximum=maximum, shared=shared)
-    if not mem.imported and lim.min < mem.limits.min:
-        check_segments_fit(m, index, lim)
+    if lim.min < mem.limits.min:  # (an imported one too: the host may give just the minimum)
+        check_initial_size(m, index, lim)
     _set_limits(mem, lim)
     return {"memory": index, "limits": _limits_doc(lim)}
 
