@@ -43,6 +43,15 @@ def test_human_output_is_aligned_tables(capsys):
     assert "data: 19 segments (19 active, 0 passive), 812 bytes, static range 12..864" in out
 
 
+def test_human_output_shows_a_custom_page_size(capsys, tmp_path):
+    path = tmp_path / "m.wasm"
+    path.write_bytes(wat('(module (memory 5 10 (pagesize 1)) (data (i32.const 2) "ab"))'))
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "     0  defined  5..10 page=1" in out  # 5 to 10 pages of one byte, not of 64 KiB
+    assert "data: 1 segment (1 active, 0 passive), 2 bytes, static range 2..4" in out
+
+
 def test_info_of_wat_module_with_every_import_kind(capsys, tmp_path):
     data = wat("""(module
       (import "m" "f" (func))

@@ -36,6 +36,8 @@ def run(args) -> int:
 def _limits(mem) -> str:
     text = f"{mem['min']}" + (f"..{mem['max']}" if mem["max"] is not None else "..")
     flags = [f for f in ("shared", "memory64") if mem[f]]
+    if "page_size" in mem:  # (the custom-page-sizes proposal: a page other than 64 KiB)
+        flags.append(f"page={mem['page_size']}")
     return text + ("" if not flags else " " + ",".join(flags))
 
 
