@@ -522,3 +522,36 @@ def test_real_c_like_modules_keep_the_memory_below_their_data(tmp_path, capsys, 
     out = tmp_path / "out.wasm"
     assert main(["add-data", str(path), str(_spec(tmp_path)), "-o", str(out)]) == 2
     assert message in capsys.readouterr().err and not out.exists()
+
+
+# -- the runtime symbols are still found in add-data's output --------------------------
+
+def _heap_cases():
+    from fixtures_index import modules
+
+    return [p for p in modules() if "__heap_base" in Module.from_file(p).symbols()]
+
+
+@pytest.mark.filterwarnings("ignore::wasmem.WasmWarning")  # (no RTTI in some; imported memories grow)
+@pytest.mark.parametrize("path", _heap_cases(), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}/{p.name}")
+def test_the_symbols_survive_add_data(path):
+    # Found by position in nameless builds, they must still be found in the output (for
+    # info, set-memory's checks, and add-data again): the RTTI table now ends below the
+    # appended objects, not at the moved __heap_base / __data_end.
+    from wasmem.layout.spec import parse_spec
+    from wasmem.rewrite.add_data import add_data as add
+
+    m = Module.from_file(path)
+    before = m.symbols()
+    report = add(m, parse_spec({"object": [{"name": "appended_s", "type": "string", "value": "héllo"}]}))
+    after = Module.from_bytes(m.to_bytes()).symbols()
+    assert set(after) == set(before)
+    delta = report["heap_base"]["new"] - report["heap_base"]["old"]
+    assert (delta > 0) == (report["placement"] == "heap")
+    heap = before["__heap_base"]["value"]
+    for name, s in before.items():
+        if name == "__data_end":  # (moved to the end of the appended data)
+            assert after[name]["value"] > s["value"] if delta else after[name] == s
+            continue
+        moved = name == "__heap_base" or (name == "__stack_pointer" and s["value"] == heap)
+        assert after[name] == {**s, "value": s["value"] + (delta if moved else 0)}

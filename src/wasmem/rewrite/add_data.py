@@ -23,7 +23,7 @@ from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
 from ..errors import RewriteError, WasmWarning
 from ..model import DataSegment, const_expr, const_value
-from .data import MAX_SEGMENTS
+from .data import MAX_SEGMENTS, pages
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
 I32 = 0x7F
@@ -204,15 +204,15 @@ def _check_explicit(layout, base, data_start, data_stop, D, H, stack_top=None) -
 
 def _grow_minimum(mem, end: int) -> None:
     lim = mem.limits
-    pages = -(-end // lim.page_size)
-    if pages <= lim.min:
+    need = -(-end // lim.page_size)
+    if need <= lim.min:
         return
-    if lim.max is not None and pages > lim.max:
-        raise RewriteError(f"the data needs {pages} pages of memory but its maximum is {lim.max}")
+    if lim.max is not None and need > lim.max:
+        raise RewriteError(f"the data needs {pages(need)} of memory but its maximum is {lim.max}")
     if mem.imported:
-        warnings.warn(f"raising the imported memory's minimum from {lim.min} to {pages} pages: "
+        warnings.warn(f"raising the imported memory's minimum from {lim.min} to {pages(need)}: "
                       "the host must provide at least that", WasmWarning)
-    mem.limits = lim.replace(min=pages)
+    mem.limits = lim.replace(min=need)
 
 
 def _export_objects(m, names: list, addresses: list) -> None:
