@@ -12,7 +12,7 @@ import pytest
 
 from fixtures_index import cases
 from wasmem.host.instance import instantiate
-from wasmem.layout.spec import load_spec
+from wasmem.layout.spec import load_spec, parse_spec
 from wasmem.module import Module
 from wasmem.rewrite.add_data import add_data
 
@@ -51,3 +51,23 @@ def test_appended_objects_survive_the_programs_allocations(case, validate_wasm):
     check()
     assert memory.read(report["base"], report["end"] - report["base"]) == image
     assert host.global_value("greeting") & 0xFFFFFFFF == address["greeting"]
+
+
+@pytest.mark.parametrize("case", cases("add-data-versions"), ids=lambda p: p.name)
+def test_add_data_twice(case):
+    # The output's runtime symbols are found again (by position in these nameless builds),
+    # so a second add-data moves the heap once more, past both sets of objects.
+    build = json.loads((case / "build.json").read_text())
+    m = Module.from_file(case / "module.wasm")
+    first = add_data(m, load_spec(case / "spec.toml"), as_version=build["asc"])
+    m = Module.from_bytes(m.to_bytes())
+    second = add_data(m, parse_spec({"object": [{"name": "again", "type": "string", "value": "second ✓"}]}),
+                      as_version=build["asc"])
+    assert second["placement"] == "heap" and second["heap_base"]["old"] == first["heap_base"]["new"]
+    assert second["base"] >= first["end"]
+    host = instantiate(m.to_bytes())
+    greeting, again = host.global_value("greeting") & 0xFFFFFFFF, host.global_value("again") & 0xFFFFFFFF
+    for _ in range(4):
+        host.call("churn", 2000)
+    assert host.call("strLen", greeting) == [17] and host.call("strLen", again) == [8]
+    assert host.call("strCode", again, 7) == [0x2713]
