@@ -123,6 +123,7 @@ def run_case(folder) -> Run:
 def check_case(folder, bless: bool | None = None) -> Run:
     """Run the case and compare with its snapshots (CaseError saying each difference), or
     with ``bless`` (default: ``WASMEM_BLESS``) write the snapshots from the run."""
+    __tracebackhide__ = True  # (pytest shows the differences, not this function's lines)
     folder = Path(folder)
     run = run_case(folder)
     clash = sorted(_RESERVED & set(run.files))
