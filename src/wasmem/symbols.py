@@ -75,9 +75,6 @@ def _before_appended(gl, exported) -> int:
 
 
 _HIGH = bytes(range(0x80, 0x100))
-# From where add-data starts (the end of the module's data) to its lowest object's address:
-# a header of 16 or 20 bytes and under 16 of alignment (none for headerless C data).
-_APPENDED_GAP = 40
 
 
 def _immutable_i32_constants(rows) -> bool:
@@ -116,8 +113,9 @@ def _positional(m, gl) -> dict:
     last = _before_appended(gl, exported)
     # add-data puts its objects right after the module's own static data, which ends with
     # the RTTI table, and moves __data_end and __heap_base past them: the table then ends
-    # just below the lowest appended object (its header and alignment between), not there
-    low = min(map(_value, gl[last + 1:]), default=None)
+    # at or below the first appended object's address (each is past where add-data began),
+    # below the moved limit, not at it. (The first global's value: 110,000 are not read.)
+    low = _value(gl[last + 1]) if last + 1 < len(gl) else None
     # an optional trailing `~started` (mutable i32 = 0)
     ends = [last]
     if last >= 1 and _is_const_i32(gl[last], True) and _value(gl[last]) == 0:
@@ -141,7 +139,7 @@ def _positional(m, gl) -> dict:
         if i >= 0 and _is_const_i32(gl[i], False):
             r = _value(gl[i])
             limit = _value(gl[out["__data_end"]]) if "__data_end" in out else heap
-            if r % 16 == 0 and any(_align4(e) == limit or (low is not None and low - _APPENDED_GAP <= _align4(e) <= low)
+            if r % 16 == 0 and any(_align4(e) == limit or (low is not None and _align4(e) <= low < limit)
                                    for e in _rtti_end(m, r)):
                 out["__rtti_base"] = i
         if "__stack_pointer" in out or "__rtti_base" in out:
