@@ -46,5 +46,11 @@ class LayoutError(WasmError):
     """Objects cannot be laid out as asked (unknown type, unresolved runtime id...)."""
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, in the plural but for one ("1 page", "2 pages"): the one place of
+    that rule for every message and summary wasmem prints."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class WasmWarning(UserWarning):
     """Something worth telling the user that does not stop the work."""

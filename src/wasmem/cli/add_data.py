@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import counted
 from . import leave, left
 from ._common import MAP_REWRITES, about, add_output_arguments, load_module, number, output_path, print_json
 from .jsonout import Records
@@ -46,7 +47,7 @@ def run(args) -> int:
     if args.json:
         print_json(report, rows=("objects", "segments"))
     else:
-        n = len(report["objects"])
-        print(f"{n} object{'' if n == 1 else 's'} at {report['base']}..{report['end']} ({report['placement']})")
+        print(f"{counted(len(report['objects']), 'object')} at {report['base']}..{report['end']} "
+              f"({report['placement']})")
     leave(spec, m, report)  # (freed by the process's end: see cli.entrypoint)
     return 0

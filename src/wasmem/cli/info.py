@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import counted
 from . import leave
 from ._common import load_module, print_json, table
 from .jsonout import Records
@@ -61,9 +62,8 @@ def render(doc: dict, path: str) -> str:
                           ["export", "index", "name"])]
     d = doc["data"]
     span = f", static range {d['start']}..{d['end']}" if d["start"] is not None else ""
-    segments = "segment" if d["count"] == 1 else "segments"
-    out += ["", f"data: {d['count']} {segments} ({d['active']} active, {d['passive']} passive), {d['bytes']} "
-                f"bytes{span}"]
+    out += ["", f"data: {counted(d['count'], 'segment')} ({d['active']} active, {d['passive']} passive), "
+                f"{d['bytes']} bytes{span}"]
     if doc.get("segments"):
         out += ["", table([[s["index"], s["mode"], s["memory"], s["offset"], s["size"]] for s in doc["segments"]],
                           ["segment", "mode", "memory", "offset", "size"])]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from codecs import charmap_decode
 
+from ..errors import counted
 from . import leave, left
 from ._common import about, json_text, number
 from .jsonout import Records
@@ -167,8 +168,7 @@ def memory_map(layout) -> str:
     segs = sum(seg_sizes)
     span = layout.end - layout.base
     version = "" if headerless else f" {layout.abi.version_text}"
-    noun = "object" if len(rows) == 1 else "objects"
-    total = (f"{len(rows)} {noun} ({len(objects)} named), abi {layout.abi_name}{version}; "
+    total = (f"{counted(len(rows), 'object')} ({len(objects)} named), abi {layout.abi_name}{version}; "
              f"memory {layout.base}..{layout.end} ({span} bytes): payload {payload}, "
              f"headers and padding {segs - payload}, gaps {span - segs}")
     return (column_table(cols, head) + "\n" if rows else "") + total + "\n"

@@ -21,9 +21,9 @@ from itertools import repeat
 from ..binary.entries import encode_export, encode_globaltype
 from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
-from ..errors import RewriteError, WasmWarning
+from ..errors import RewriteError, WasmWarning, counted
 from ..model import DataSegment, const_expr, const_value
-from .data import MAX_SEGMENTS, pages
+from .data import MAX_SEGMENTS
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
 I32 = 0x7F
@@ -208,9 +208,9 @@ def _grow_minimum(mem, end: int) -> None:
     if need <= lim.min:
         return
     if lim.max is not None and need > lim.max:
-        raise RewriteError(f"the data needs {pages(need)} of memory but its maximum is {lim.max}")
+        raise RewriteError(f"the data needs {counted(need, 'page')} of memory but its maximum is {lim.max}")
     if mem.imported:
-        warnings.warn(f"raising the imported memory's minimum from {lim.min} to {pages(need)}: "
+        warnings.warn(f"raising the imported memory's minimum from {lim.min} to {counted(need, 'page')}: "
                       "the host must provide at least that", WasmWarning)
     mem.limits = lim.replace(min=need)
 

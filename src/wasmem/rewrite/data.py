@@ -6,16 +6,11 @@ import itertools
 import operator
 from bisect import bisect_right
 
-from ..errors import RewriteError
+from ..errors import RewriteError, counted
 from ..model import DataSegment, const_expr
 
 # The JS API refuses modules with more data segments than this.
 MAX_SEGMENTS = 100_000
-
-
-def pages(n: int) -> str:
-    """``n`` pages, in words."""
-    return f"{n} page" if n == 1 else f"{n} pages"
 
 
 def check_segments_fit(m, memory: int, limits) -> None:
@@ -32,7 +27,7 @@ def check_segments_fit(m, memory: int, limits) -> None:
             need = -(-end // limits.page_size)
             raise RewriteError(
                 f"data segment {i} ends at {end}, beyond the initial size of memory {memory} "
-                f"({pages(limits.min)} = {size} bytes): use --initial {need} or more")
+                f"({counted(limits.min, 'page')} = {size} bytes): use --initial {need} or more")
 
 
 def check_initial_size(m, memory: int, limits) -> None:
@@ -50,8 +45,9 @@ def check_initial_size(m, memory: int, limits) -> None:
         if s is not None and s["value"] > size:
             need = -(-s["value"] // limits.page_size)
             raise RewriteError(
-                f"the module's {name} is {s['value']}, beyond the initial size of memory 0 ({pages(limits.min)} "
-                f"= {size} bytes): its stack and heap start there; use --initial {need} or more")
+                f"the module's {name} is {s['value']}, beyond the initial size of memory 0 "
+                f"({counted(limits.min, 'page')} = {size} bytes): its stack and heap start there; "
+                f"use --initial {need} or more")
 
 
 # A span sorts as one int, offset above size: sorting ints is five times faster than

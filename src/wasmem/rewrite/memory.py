@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import warnings
 
-from ..errors import RewriteError, WasmWarning
+from ..errors import RewriteError, WasmWarning, counted
 from ..model import Import, Limits, Memory
-from .data import check_initial_size, pages, static_gaps, zero_fill as _zero_fill
+from .data import check_initial_size, static_gaps, zero_fill as _zero_fill
 
 MAX_PAGES_32 = 1 << 16  # 4 GiB of 64 KiB pages
 MAX_PAGES_64 = 1 << 48
@@ -66,7 +66,7 @@ def check_limits(lim: Limits) -> None:
     if lim.max is not None and lim.max > bound:
         raise RewriteError(f"maximum size {lim.max} pages is more than a {kind} memory can have ({bound} pages)")
     if lim.max is not None and lim.max < lim.min:
-        raise RewriteError(f"maximum size {pages(lim.max)} is below the initial size {lim.min}: "
+        raise RewriteError(f"maximum size {counted(lim.max, 'page')} is below the initial size {lim.min}: "
                            f"raise --maximum or lower --initial")
     if lim.shared and lim.max is None:
         raise RewriteError("a shared memory needs a maximum size: add --maximum PAGES")
