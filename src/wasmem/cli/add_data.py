@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import counted
 from . import leave, left
 from ._common import MAP_REWRITES, about, add_output_arguments, load_module, number, output_path, print_json
-from .jsonout import Records
+from .jsonout import as_records
 
 NAME = "add-data"
 HELP = "put a spec's static objects into a compiled module, below its data or after it (moving the heap)"
@@ -42,8 +42,7 @@ def run(args) -> int:
     out = output_path(args, args.input)
     with about(out):
         m.save(out)
-    for key in ("objects", "segments"):
-        report[key] = Records(*report[key])
+    as_records(report, ("objects", "segments"))
     if args.json:
         print_json(report, rows=("objects", "segments"))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import counted
 from . import leave
 from ._common import load_module, print_json, table
-from .jsonout import Records
+from .jsonout import as_records
 
 NAME = "info"
 HELP = "show what a module holds: sections, memories, imports, exports, data, runtime symbols"
@@ -24,9 +24,7 @@ def run(args) -> int:
     with about(args.file):
         doc = m.info(segments=args.segments, columns=args.json)
     if args.json:
-        for key in ("exports", "segments"):
-            if key in doc:
-                doc[key] = Records(*doc[key])
+        as_records(doc, ("exports", "segments"))
         print_json(doc, rows=("sections", "memories", "imports", "exports", "segments"))
     else:
         print(render(doc, args.file))

@@ -99,6 +99,15 @@ class Records:
         return [dict(zip(keys, row)) for row in zip(*self.columns)]
 
 
+def as_records(doc: dict, keys) -> dict:
+    """``doc`` with each (keys, columns) pair under ``keys`` (the library's ``columns=True``
+    reports) made Records, for ``json_text``; keys it lacks are left out."""
+    for key in keys:
+        if key in doc:
+            doc[key] = Records(*doc[key])
+    return doc
+
+
 _ROWS = "[\n    %s\n  ]"  # a list of rows, a row per line (the record separator is ",\n    ")
 
 

@@ -8,7 +8,7 @@ from codecs import charmap_decode
 from ..errors import counted
 from . import leave, left
 from ._common import about, json_text, number
-from .jsonout import Records
+from .jsonout import as_records
 
 NAME = "layout"
 HELP = "lay out the static objects of a spec file as AssemblyScript or C static data"
@@ -57,9 +57,7 @@ def run(args) -> int:
                       f"`ids` in the spec", WasmWarning)
     if args.format == "json":
         # A lone surrogate (allowed in names) becomes the JSON escape \udXXX, so the output stays UTF-8.
-        doc = layout.report(columns=True)
-        for key in ("objects", "segments"):
-            doc[key] = Records(*doc[key])
+        doc = as_records(layout.report(columns=True), ("objects", "segments"))
         out = (json_text(doc, rows=("objects", "segments")) + "\n").encode("utf-8", "backslashreplace")
     elif args.format == "wat":
         out = to_wat(layout).encode("utf-8")
