@@ -44,6 +44,14 @@ def find_symbols(m) -> dict:
     return dict(sorted(found.items(), key=lambda kv: SYMBOLS.index(kv[0])))
 
 
+def global_zero_pointer(m) -> int | None:
+    """The initial value of global 0 where it is a defined mutable i32 constant: where
+    wasm-ld puts __stack_pointer, for a stripped module that no longer names it (a guess,
+    so not among the symbols)."""
+    rows = m.global_rows()
+    return _value(rows[0]) if rows and _is_const_i32(rows[0], True) else None
+
+
 def _rtti_end(m, base: int) -> list[int]:
     """Possible ends of an RTTI table at ``base`` (4-byte or 8-byte entries)."""
     count = int.from_bytes(m.read_static(base, 4), "little")

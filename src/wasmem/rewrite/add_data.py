@@ -22,7 +22,8 @@ from ..binary.entries import encode_export, encode_globaltype
 from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
 from ..errors import RewriteError, WasmWarning, counted
-from ..model import DataSegment, const_expr, const_value
+from ..model import DataSegment, const_expr
+from ..symbols import global_zero_pointer
 from .data import MAX_SEGMENTS
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
@@ -159,12 +160,7 @@ def _stack_top_below(m, syms, data_start: int) -> int | None:
     (swc_wasm_bg.wasm: a mutable i32 starting at 1048576, where its data starts). asc
     keeps its stack pointer above the data."""
     s = syms.get("__stack_pointer")
-    if s is not None:
-        top = s["value"]
-    else:
-        rows = m.global_rows()
-        valtype, mutable, init = rows[0][:3] if rows else (None, False, None)
-        top = const_value(init) if valtype == I32 and mutable and init is not None else None
+    top = s["value"] if s is not None else global_zero_pointer(m)
     return top if top is not None and LOW_MEMORY < top <= data_start else None
 
 
