@@ -35,7 +35,7 @@ import shlex
 import shutil
 import sys
 import tempfile
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
 from pathlib import Path
 
 __all__ = ["CaseError", "Run", "bless_requested", "cases", "check_case", "run_case"]
@@ -139,9 +139,9 @@ def check_case(folder, bless: bool | None = None) -> Run:
         got = getattr(run, stream)
         if got != want:
             problems.append(f"{stream} differs:\n{_difference(want, got)}")
-    want_status = _read(expected / STATUS).split()
-    if [int(s) for s in want_status] + [0] * (len(run.status) - len(want_status)) != run.status:
-        problems.append(f"exit status {run.status}, expected {[int(s) for s in want_status] or 'all 0'}")
+    want_status = [int(s) for s in _read(expected / STATUS).split()]
+    if want_status + [0] * (len(run.status) - len(want_status)) != run.status:
+        problems.append(f"exit status {run.status}, expected {want_status or 'all 0'}")
     want_files = _snapshots(expected)
     for name in sorted(want_files.keys() | run.files.keys()):
         if name not in run.files:
@@ -160,7 +160,7 @@ def check_case(folder, bless: bool | None = None) -> Run:
 def _run_command(argv: list[str], cwd: Path, out: io.BytesIO, err: io.BytesIO) -> int:
     from .cli import main
 
-    with _inside(cwd), _captured(out, err):
+    with chdir(cwd), _captured(out, err):
         try:
             status = main(argv)
         except SystemExit as e:  # (argparse: usage errors, --help, --version)
@@ -168,16 +168,6 @@ def _run_command(argv: list[str], cwd: Path, out: io.BytesIO, err: io.BytesIO) -
             if not isinstance(e.code, (int, type(None))):
                 print(e.code, file=sys.stderr)
     return status
-
-
-@contextmanager
-def _inside(folder: Path):
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(old)
 
 
 @contextmanager
