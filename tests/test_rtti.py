@@ -133,3 +133,22 @@ def test_bad_tables():
         Rtti.from_bytes(struct.pack("<2I", 1, 0x20), abi)
     with pytest.raises(LayoutError, match="no count field"):
         Rtti.from_bytes(b"\x01", abi)
+
+
+def test_a_module_without_rtti_warns_only_that_the_version_is_unknown():
+    import warnings
+
+    from wasmem import Module
+    from wasmem.asc import module_rtti
+    from wasmem.errors import WasmWarning
+
+    m = Module.from_file(ROOT.parent / "cli" / "warnings" / "module.wasm")
+    assert "__rtti_base" not in m.symbols()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert module_rtti(m, "assemblyscript") == (None, None)
+        assert module_rtti(m, "assemblyscript", "0.20.19") == ("0.20.19", None)
+        assert module_rtti(m, "assemblyscript-legacy") == (None, None)
+    assert [(w.category, str(w.message)) for w in seen] == [
+        (WasmWarning, "no __rtti_base found (build with --exportRuntime), so the asc version is not known; "
+                      "assuming 0.28.20 (give --as-version)")]

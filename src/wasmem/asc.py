@@ -19,8 +19,12 @@ def module_rtti(m, abi_name: str, version=None):
 
     sym = m.symbols().get("__rtti_base")
     if sym is None:
-        warnings.warn("no __rtti_base found (build with --exportRuntime); runtime ids of arrays "
-                      "must be given explicitly", WasmWarning, stacklevel=2)
+        # Without the table only the version is missed: an array's missing id is an error
+        # of its own, which says where ids come from (strings and buffers have built-in ids).
+        if version is None and abi_name == "assemblyscript":
+            warnings.warn("no __rtti_base found (build with --exportRuntime), so the asc version is not "
+                          f"known; assuming {'.'.join(map(str, abis.NEWEST_VERIFIED))} (give --as-version)",
+                          WasmWarning, stacklevel=2)
         return version, None
     base = sym["value"]
     if version is None and abi_name == "assemblyscript":
