@@ -58,8 +58,13 @@ def run(args) -> int:
     if args.json:
         print_json(obj.to_json())
         return 0
-    for note in obj.notes:
-        print(f"wasmem: note: {note}", file=sys.stderr)
+    if obj.notes:  # what the reading assumed (in the JSON, its "notes")
+        import warnings
+
+        from ..errors import WasmWarning
+
+        for note in obj.notes:
+            warnings.warn(note, WasmWarning)
     print(summary(obj, export))
     return 0
 
