@@ -15,12 +15,15 @@ error leaving it carries the absolute file offset (``base + pos``).
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, NamedTuple, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, NamedTuple, Union
 
 from ..errors import DecodeError, UnsupportedError
 from . import opcodes as T
 from .leb import encode_s, encode_u, read_count, read_s32, read_s33, read_s64, read_u32, read_u64
 from .opcodes import OpInfo
+
+if TYPE_CHECKING:
+    import re  # (compiled on first use: _compile_run)
 
 MAX_LOCALS = 0xFFFF_FFFF  # the core spec bounds the total local count by 2**32 - 1
 
