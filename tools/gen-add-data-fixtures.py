@@ -32,6 +32,8 @@ import os
 import subprocess
 import sys
 
+from oracles import asc_path
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "add-data")
 ASC_VERSION = "0.28.20"
@@ -191,19 +193,13 @@ def spec_toml(explicit_ids: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def asc_path() -> str:
-    out = subprocess.run([os.path.join(ROOT, "tools", "get-asc.sh"), ASC_VERSION], check=True,
-                         capture_output=True, text=True).stdout
-    return out.strip().splitlines()[-1]
-
-
 def main() -> None:
     from wasmem.host.instance import instantiate
     from wasmem.layout.types import parse_type
     from wasmem.module import Module
-    from wasmem.rewrite.add_data import module_rtti
+    from wasmem.asc import module_rtti
 
-    asc = asc_path()
+    asc = asc_path(ASC_VERSION)
     text = source()
     for case, args in CASES.items():
         folder = os.path.join(OUT, case)

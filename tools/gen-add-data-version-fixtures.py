@@ -20,6 +20,8 @@ import os
 import subprocess
 import sys
 
+from oracles import asc_path
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "add-data-versions")
 sys.path.insert(0, os.path.join(ROOT, "src"))
@@ -65,12 +67,6 @@ name = "primes"
 type = "Array<i32>"
 value = [2, 3, 5, 7, -11]
 '''
-
-
-def asc_path(version: str) -> str:
-    out = subprocess.run([os.path.join(ROOT, "tools", "get-asc.sh"), version], check=True,
-                         capture_output=True, text=True).stdout
-    return out.strip().splitlines()[-1]
 
 
 def main() -> None:

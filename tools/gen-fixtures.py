@@ -37,6 +37,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from oracles import asc_path, wasm_tools
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 ASC_SOURCES = ROOT / "tools" / "asc-sources"
@@ -78,16 +80,6 @@ def write_json(path: Path, obj) -> None:
 
 # --------------------------------------------------------------------------- compilers
 
-_asc_cache: dict[str, str] = {}
-
-
-def asc_path(version: str) -> str:
-    if version not in _asc_cache:
-        out = run([str(ROOT / "tools" / "get-asc.sh"), version]).stdout.split()
-        _asc_cache[version] = out[-1]
-    return _asc_cache[version]
-
-
 def asc_build(version: str, source: Path, args: list[str]) -> tuple[bytes, str]:
     """Compile source.ts with the given flags; return (wasm bytes, Binaryen's -t text)."""
     with tempfile.TemporaryDirectory(prefix="wasmem-fx-") as tmp:
@@ -99,7 +91,7 @@ def asc_build(version: str, source: Path, args: list[str]) -> tuple[bytes, str]:
 
 
 def validate(path: Path) -> None:
-    run(["wasm-tools", "validate", "--features", "all", str(path)])
+    run([wasm_tools(), "validate", "--features", "all", str(path)])
 
 
 # --------------------------------------------------------------------------- oracle
@@ -133,7 +125,7 @@ def uleb(data: bytes) -> int:
 def dump_records(wasm: Path) -> list[tuple[int, bytes, str]]:
     """`wasm-tools dump` as (offset, bytes, text) records, continuation lines joined."""
     records: list[tuple[int, bytes, str]] = []
-    for line in run(["wasm-tools", "dump", str(wasm)]).stdout.splitlines():
+    for line in run([wasm_tools(), "dump", str(wasm)]).stdout.splitlines():
         m = _DUMP_LINE.match(line)
         if not m:
             continue  # "--- rec group ---", "==== func N ====" banners
@@ -276,7 +268,7 @@ def oracle(wasm: Path) -> dict:
 
 def check_against_objdump(wasm: Path, sections: list[dict]) -> None:
     """Second opinion on section framing: objdump's payload ranges must agree with ours."""
-    rows = [l for l in run(["wasm-tools", "objdump", str(wasm)]).stdout.splitlines() if "|" in l]
+    rows = [l for l in run([wasm_tools(), "objdump", str(wasm)]).stdout.splitlines() if "|" in l]
     if len(rows) != len(sections):
         raise SystemExit(f"gen-fixtures: {wasm}: objdump lists {len(rows)} sections, dump {len(sections)}")
     for row, sec in zip(rows, sections):
@@ -395,7 +387,7 @@ def gen_wat(wat: Path) -> str:
 
     wasmtime.wat2wasm(wat.read_text())
     wasm = wat.with_suffix(".wasm")
-    run(["wasm-tools", "parse", str(wat), "-o", str(wasm)])
+    run([wasm_tools(), "parse", str(wat), "-o", str(wasm)])
     validate(wasm)
     info = oracle(wasm)
     info["symbols"] = name_symbols(info)

@@ -33,9 +33,10 @@ import subprocess
 import sys
 import tempfile
 
+from oracles import asc_path, wasm_tools
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "layout")
-CACHE = os.path.join(os.environ.get("WASMEM_CACHE", os.path.expanduser("~/.cache/wasmem")), "asc")
 ALL = ("0.9.4", "0.16.1", "0.17.1", "0.17.14", "0.20.19", "0.23.1", "0.28.20")
 
 NAN, INF = math.nan, math.inf
@@ -210,7 +211,7 @@ _EXPORT = re.compile(r'^\s*\(export "([^"]*)" \(global (\d+)\)\)\s*$')
 
 
 def read_module(path: str):
-    text = subprocess.run(["wasm-tools", "print", path], check=True, capture_output=True, text=True).stdout
+    text = subprocess.run([wasm_tools(), "print", path], check=True, capture_output=True, text=True).stdout
     segments, globals_, exports = [], {}, {}
     for line in text.splitlines():
         if m := _DATA.match(line):
@@ -228,9 +229,7 @@ def read_module(path: str):
 
 
 def asc(version: str, src: str, out: str, args: list[str]):
-    exe = os.path.join(CACHE, version, "node_modules", ".bin", "asc")
-    if not os.path.exists(exe):
-        raise SystemExit(f"asc {version} missing: run tools/get-asc.sh {version}")
+    exe = asc_path(version)
     v = tuple(map(int, version.split(".")))
     flag = "--binaryFile" if v < (0, 20, 0) else "--outFile"
     # Relative names, run in the folder: 0.9.x joins --binaryFile onto its base directory.
@@ -279,7 +278,7 @@ def build_case(case: str, objects, version: str, args: list[str], extra):
     elif "--memoryBase" in args:
         spec["base"] = int(args[args.index("--memoryBase") + 1])
     spec["object"] = [{"name": n, "type": t, "value": v} for n, t, v in objects]
-    tools = subprocess.run(["wasm-tools", "--version"], capture_output=True, text=True).stdout.strip()
+    tools = subprocess.run([wasm_tools(), "--version"], capture_output=True, text=True).stdout.strip()
     build = {"asc": version, "command": cmd, "oracle": tools,
              "module_sha256": hashlib.sha256(open(os.path.join(folder, "module.wasm"), "rb").read()).hexdigest()}
     expected = {"segments": [{"offset": o, "hex": d.hex()} for o, d in segments],
