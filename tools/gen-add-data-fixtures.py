@@ -2,8 +2,7 @@
 """Regenerate fixtures/add-data/<case>/: an asc module whose exported functions
 take objects by pointer and use them, and the spec of objects to append to it.
 
-    tools/get-asc.sh 0.28.20
-    .venv/bin/python tools/gen-add-data-fixtures.py
+    .venv/bin/python tools/gen-add-data-fixtures.py   # (installs asc 0.28.20 on first use)
 
 One description (OBJECTS below) gives three things, so they cannot disagree:
   * spec.toml: the objects `wasmem add-data` appends (typed arrays and nested

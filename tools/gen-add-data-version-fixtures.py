@@ -3,8 +3,7 @@
 generation, for `add-data`'s heap placement on each (0.9-0.17: reference counting and
 TLSF, the 16- and 20-byte headers; 0.20 and 0.28: the incremental GC).
 
-    tools/get-asc.sh 0.9.4 0.17.14 0.20.19 0.28.20
-    .venv/bin/python tools/gen-add-data-version-fixtures.py
+    .venv/bin/python tools/gen-add-data-version-fixtures.py   # (installs the four asc on first use)
 
 Each folder gets source.ts (functions that read strings and an Array<i32> by pointer,
 and allocation churn), module.wasm (asc's unoptimized build with its default runtime;

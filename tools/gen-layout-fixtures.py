@@ -2,9 +2,8 @@
 """Regenerate fixtures/layout/<case>/: asc builds of static objects, the spec that describes
 them, and what asc emitted, read back by an oracle that shares no code with wasmem.
 
-    tools/get-asc.sh 0.9.4 0.16.1 0.17.1 0.17.14 0.20.19 0.23.1 0.28.20
-    tools/gen-layout-fixtures.py            # every case
-    tools/gen-layout-fixtures.py worked     # cases whose name starts with "worked"
+    .venv/bin/python tools/gen-layout-fixtures.py          # every case (installs the asc versions on first use)
+    .venv/bin/python tools/gen-layout-fixtures.py worked   # cases whose name starts with "worked"
 
 For each case and asc version it writes source.ts and spec.json from one
 description (CASES below), compiles source.ts unoptimized, and writes:
