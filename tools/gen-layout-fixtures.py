@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 
-from oracles import asc_path, wasm_tools
+from oracles import asc_path, read_module, wasm_tools
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "layout")
@@ -176,55 +176,6 @@ def source(objects, extra) -> str:
         lines.append(f"export const idof_{i}: u32 = idof<{t}>();  // {t}")
     code = (extra or {}).get("code", "")
     return "\n".join(lines) + "\n" + code, types
-
-
-# ---- the oracle: wasm-tools print ---------------------------------------------------------------
-_ESC = {"t": 9, "n": 10, "r": 13, '"': 34, "'": 39, "\\": 92}
-
-
-def wat_bytes(text: str) -> bytes:
-    out = bytearray()
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch != "\\":
-            out += ch.encode("utf-8")
-            i += 1
-        elif text[i + 1] in _ESC:
-            out.append(_ESC[text[i + 1]])
-            i += 2
-        elif text[i + 1] == "u":
-            j = text.index("}", i)
-            out += chr(int(text[i + 3:j], 16)).encode("utf-8")
-            i = j + 1
-        else:
-            out.append(int(text[i + 1:i + 3], 16))
-            i += 3
-    return bytes(out)
-
-
-_DATA = re.compile(r'^\s*\(data \(;\d+;\) \(i32\.const (-?\d+)\) ((?:"(?:[^"\\]|\\.)*"\s*)*)\)\s*$')
-_STR = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_GLOBAL = re.compile(r"^\s*\(global \(;(\d+);\) (i32|\(mut i32\)) i32\.const (-?\d+)\)\s*$")
-_EXPORT = re.compile(r'^\s*\(export "([^"]*)" \(global (\d+)\)\)\s*$')
-
-
-def read_module(path: str):
-    text = subprocess.run([wasm_tools(), "print", path], check=True, capture_output=True, text=True).stdout
-    segments, globals_, exports = [], {}, {}
-    for line in text.splitlines():
-        if m := _DATA.match(line):
-            data = b"".join(wat_bytes(s) for s in _STR.findall(m.group(2)))
-            segments.append((int(m.group(1)) & 0xFFFFFFFF, data))
-        elif m := _GLOBAL.match(line):
-            if m.group(2) == "i32":
-                globals_[int(m.group(1))] = int(m.group(3)) & 0xFFFFFFFF
-        elif m := _EXPORT.match(line):
-            exports[m.group(1)] = int(m.group(2))
-        elif line.lstrip().startswith("(data"):
-            raise SystemExit(f"oracle cannot read data line: {line[:120]}")
-    named = {name: globals_[g] for name, g in exports.items() if g in globals_}
-    return segments, named
 
 
 def asc(version: str, src: str, out: str, args: list[str]):
