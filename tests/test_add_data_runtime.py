@@ -23,7 +23,7 @@ from hypothesis import given, strategies as st
 
 from conftest import FIXTURES, REPO, wat
 from wasmem.cli import main
-from wasmem.errors import LayoutError
+from wasmem.errors import LayoutError, RewriteError
 from wasmem.host.instance import instantiate
 from wasmem.host.objects import read_string
 from wasmem.host.read import module_abi, read_at
@@ -557,6 +557,9 @@ def test_the_symbols_survive_add_data(path, objects):
         report = add(m, parse_spec({"object": _APPENDED[objects]}))
     except LayoutError as e:  # (a build without RTTI has no id for Array<i32>)
         assert objects == "array-first" and "no runtime id for Array<i32>" in str(e)
+        return
+    except RewriteError as e:  # (wasm-ld's exported __heap_base, which its C allocator does not read)
+        assert path.parent.parent.name == "add-data-c" and "holds its heap base" in str(e)
         return
     after = Module.from_bytes(m.to_bytes()).symbols()
     assert set(after) == set(before)

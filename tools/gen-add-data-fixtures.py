@@ -31,7 +31,6 @@ import os
 import subprocess
 import sys
 
-from oracles import asc_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "add-data")
@@ -196,6 +195,7 @@ def main() -> None:
     from wasmem.host.instance import instantiate
     from wasmem.layout.types import parse_type
     from wasmem.module import Module
+    from oracles import asc_path  # (here: the tests import this script for its descriptions)
     from wasmem.asc import module_rtti
 
     asc = asc_path(ASC_VERSION)

@@ -90,7 +90,7 @@ def clang_build(source: str, args: list[str]) -> bytes:
         done = subprocess.run([node, str(TOOLS / "clang-build.mjs"), clang_bundle(), str(src), str(out), *args],
                               capture_output=True, text=True)
         if done.returncode != 0 or not out.exists():
-            raise RuntimeError(f"clang failed ({done.returncode}):\n{done.stderr[-3000:]}")
+            raise RuntimeError(f"clang failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
         return out.read_bytes()
 
 

@@ -137,8 +137,9 @@ def _after_data(m, lay, syms, data_stop, stack_top=None, unknown_below=None):
             "(optimized builds inline it as constants in code, so moving the heap is not safe). "
             "Give an explicit --base ADDR in free memory below the static data, rebuild with "
             "--memoryBase N to reserve room, or add the data before optimizing")
-    cursor = D["value"] if D else _align4(data_stop or H["value"])
     heap = H["value"]
+    _check_heap_base_is_read(m, H["global"], heap)
+    cursor = D["value"] if D else _align4(data_stop or heap)
     layout = lay(cursor)
     d_new = _align4(layout.end)
     stack = heap - (D["value"] if D else cursor)
@@ -149,6 +150,28 @@ def _after_data(m, lay, syms, data_stop, stack_top=None, unknown_below=None):
     if S and S["value"] == heap:
         gl[S["global"]].set_init_value(h_new)
     return layout, h_new
+
+
+def _check_heap_base_is_read(m, index: int, heap: int) -> None:
+    """Moving the __heap_base global moves the heap only where the program reads it. asc's
+    runtime does (global.get); wasm-ld resolves C's ``&__heap_base`` to a constant in code
+    and makes the global only for an export, so a C allocator would stay where it was, under
+    the stack moved up past the new objects. Refused where the code holds the value and never
+    reads the global. (The value alone is no proof: it may be any other constant, as 0.17's
+    TLSF ROOT_SIZE 1572 is the heap base of a build with --memoryBase 1024.)"""
+    from ..binary.code import global_and_const_uses
+
+    code = m.section(10)
+    if code is None:
+        return
+    reads, holds = global_and_const_uses(code.payload, code.offset, index, heap)
+    if holds and not reads:
+        raise RewriteError(
+            f"cannot move the heap past new objects: the module's code holds its heap base ({heap}) as a "
+            "constant and never reads the __heap_base global (wasm-ld resolves &__heap_base in code; the "
+            "global is there for an export), so its allocator would not move, and its stack would grow "
+            "into the heap. Give an explicit --base ADDR in memory the program never uses, or add the data "
+            "when building")
 
 
 def _stack_top_below(m, syms, data_start: int) -> int | None:
