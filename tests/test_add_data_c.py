@@ -1,5 +1,5 @@
 """add-data into what clang and wasm-ld make (fixtures/add-data-c/, from
-tools/gen-add-data-c-fixtures.py): C objects put where the program never writes are
+tools/gen-c-fixtures.py): C objects put where the program never writes are
 read by the program's own functions; placements that the linker's layout makes unsafe
 are refused, each for its reason, and the reason is shown to hold at run time."""
 
@@ -23,7 +23,7 @@ CASES = ("classic", "classic-heap-export", "stack-first")
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("gen_add_data_c", REPO / "tools" / "gen-add-data-c-fixtures.py")
+    spec = importlib.util.spec_from_file_location("gen_c", REPO / "tools" / "gen-c-fixtures.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -112,6 +112,22 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
     return {"count": count, "bytes": total, "start": start, "end": reach, "gaps": gaps}
 
 
+def static_tail(m, memory: int, end: int | None) -> tuple[int, int] | None:
+    """The zero-initialized static data past the segments' ``end`` in memory 0: up to the
+    ``__data_end`` an export or the name section gives (wasm-ld's ``.bss``, which it leaves
+    out of the segments of a defined memory, since that starts zeroed, and zeroes itself
+    under --import-memory), within the initial size; None where there is none or it is not
+    known. (A stripped C build does not say where its .bss ends.)"""
+    if memory != 0 or end is None:
+        return None
+    s = m.symbols().get("__data_end")
+    if s is None or s["source"] == "position":  # (asc's positional __data_end is its segments' end)
+        return None
+    limits = m.memories[0].limits
+    stop = min(s["value"], limits.min * limits.page_size)
+    return (end, stop) if stop > end else None
+
+
 _BELOW, _ABOVE = -(1 << 64), 1 << 64  # beyond any i32/i64.const
 
 

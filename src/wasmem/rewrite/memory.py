@@ -13,7 +13,7 @@ import warnings
 
 from ..errors import RewriteError, WasmWarning, counted
 from ..model import Import, Limits, Memory
-from .data import check_initial_size, static_gaps, zero_fill as _zero_fill
+from .data import check_initial_size, static_gaps, static_tail, zero_fill as _zero_fill
 
 MAX_PAGES_32 = 1 << 16  # 4 GiB of 64 KiB pages
 MAX_PAGES_64 = 1 << 48
@@ -114,16 +114,24 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     new_index = m.memories.index(mem)
     gaps = static_gaps(m, new_index, collect=zero_fill)
     holes = gaps.pop("gaps")
+    # the static data runs on to __data_end where the module names it: C's .bss
+    tail = static_tail(m, new_index, gaps["end"]) if index == 0 else None
+    if tail is not None:
+        gaps["count"] += 1
+        gaps["bytes"] += tail[1] - tail[0]
+        gaps["end"] = tail[1]
+        holes.append(tail)
     report = {"memory": index, "index": new_index, "limits": _limits_doc(lim), "gaps": gaps,
               "zero_filled": False}
     if gaps["count"]:
         if zero_fill:
             report["zero_filled"] = _zero_fill(m, new_index, holes)
         else:
+            bss = " (the last up to __data_end: zero-initialized data)" if tail is not None else ""
             warnings.warn(
-                f"the static data of memory {new_index} has {gaps['count']} gap(s), {gaps['bytes']} bytes in all, "
-                f"between {gaps['start']} and {gaps['end']} that no data segment writes: a defined memory starts "
-                "zeroed, an imported one may not; use --zero-fill to write those zeros explicitly",
+                f"the static data of memory {new_index} has {counted(gaps['count'], 'gap')}, {gaps['bytes']} bytes "
+                f"in all, between {gaps['start']} and {gaps['end']} that no data segment writes{bss}: a defined "
+                "memory starts zeroed, an imported one may not; use --zero-fill to write those zeros explicitly",
                 WasmWarning, stacklevel=2)
     return report
 
