@@ -22,7 +22,8 @@ CASES = sorted(p.name for p in ROOT.iterdir() if (p / "expected.json").exists())
 
 
 def test_the_fixtures_cover_each_c_type_both_bases_and_align():
-    assert {"scalars-global-base", "scalars-stack-first", "aligned-global-base"} <= set(CASES)
+    assert {"scalars-global-base", "scalars-stack-first", "aligned-global-base",
+            "clang-alignment-global-base"} <= set(CASES)
     types = set()
     for case in CASES:
         for o in json.loads((ROOT / case / "spec.json").read_text())["object"]:
