@@ -259,3 +259,39 @@ def test_real_bodies_are_available():
     assert len(real_bodies()) >= 3
     for raw in real_bodies()[:50]:
         check_body(split_code_section(b"\x01" + encode_u(len(raw)) + raw, 0)[0])
+
+
+# -- global_and_const_uses: byte searches first, then a decode of the bodies that hold them ----
+
+@functools.lru_cache(maxsize=None)
+def _decoded_uses(path):
+    from wasmem.module import Module
+
+    m = Module.from_file(path)
+    code = m.section(10)
+    gets, consts = set(), set()
+    if code is not None:
+        for body in split_code_section(code.payload, code.offset):
+            for ins in body.instructions():
+                if ins.op.name == "global.get":
+                    gets.add(ins.immediates[0])
+                elif ins.op.name == "i32.const":
+                    consts.add(ins.immediates[0])
+    return code, sorted(gets), sorted(consts)
+
+
+_MODULES = [p for p in fixture_modules() if p.stat().st_size < 200_000]
+
+
+@SETTINGS
+@given(st.sampled_from(_MODULES), st.data())
+def test_global_and_const_uses_agree_with_a_full_decode(path, data):
+    code, gets, consts = _decoded_uses(path)
+    if code is None:
+        return
+    index = data.draw(st.sampled_from(gets) | st.integers(0, 300) if gets else st.integers(0, 300))
+    value = data.draw(st.sampled_from(consts) | st.integers(-2**31, 2**31 - 1) if consts
+                      else st.integers(-2**31, 2**31 - 1))
+    expected = (index in gets, value in consts)
+    assert C.global_and_const_uses(code.payload, code.offset, index, value) == expected
+    assert C.global_and_const_uses(code.payload, code.offset, index, value % 2**32) == expected  # (as an address)
