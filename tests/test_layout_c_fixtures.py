@@ -56,3 +56,36 @@ def test_layout_command_writes_the_linkers_image(tmp_path):
     assert (done.returncode, done.stderr) == (0, "")
     m = Module.from_file(folder / "module.wasm")
     assert out.read_bytes() == m.read_static(65536, len(out.read_bytes())) and len(out.read_bytes()) == 256
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_read_c_reads_back_every_object_the_linker_laid_out(case):
+    """`read --abi c` over clang's data: each object, typed as the spec says (with its count),
+    reads back as the spec's value (f32 as the nearest float32, as laid out)."""
+    import math
+    import struct
+
+    from wasmem.host.instance import instantiate
+    from wasmem.host.read import read_c
+
+    folder = ROOT / case
+    host = instantiate((folder / "module.wasm").read_bytes())
+    mem = host.memory(0)
+    expected = json.loads((folder / "expected.json").read_text())
+    for o in json.loads((folder / "spec.json").read_text())["object"]:
+        address = expected["globals"][o["name"]]
+        t = o["type"]
+        if t == "cstring":
+            got = read_c(mem, address, "cstring")
+            assert (got.value, got.size, got.rt_id) == (o["value"], len(o["value"].encode()) + 1, None)
+        elif t == "bytes":
+            data = bytes.fromhex(o["hex"])
+            assert read_c(mem, address, f"bytes[{len(data)}]").value == data
+        else:
+            elem, values = t[:-2], o["value"]
+            got = read_c(mem, address, f"{elem}[{len(values)}]")
+            if elem == "f32":
+                values = [struct.unpack("<f", struct.pack("<f", v))[0] for v in values]
+            assert [repr(v) if isinstance(v, float) and math.isnan(v) else v for v in got.value] == \
+                [repr(v) if isinstance(v, float) and math.isnan(v) else v for v in values], o["name"]
+            assert got.type == f"{elem}[{len(values)}]"

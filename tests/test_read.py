@@ -339,3 +339,31 @@ def test_every_object_asc_laid_out_reads_back(layout_hosts, case, obj, address):
         if "bool" in obj["type"]:  # (Array<bool> has Array<u8>'s flags: it reads as 0 and 1)
             want = [int(x) for x in want]
         assert _same(got, want)
+
+
+# -- C data (read --abi c): no header, so the type and count come from --type ------------
+
+def test_read_c_refuses_what_the_memory_does_not_hold():
+    from wasmem.errors import LayoutError
+    from wasmem.host.read import read_c
+
+    host = instantiate(wat('(module (memory (export "memory") 1) '
+                           '(data (i32.const 16) "ok\\00\\ff\\fe\\00") (data (i32.const 65532) "abcd"))'))
+    mem = host.memory(0)
+    assert read_c(mem, 16, "cstring").value == "ok"
+    assert read_c(mem, 19, "bytes[3]").value == b"\xff\xfe\x00"
+    assert read_c(mem, 16, "u16").value == 0x6B6F and read_c(mem, 16, "bool[3]").value == [True, True, False]
+    for address, type_, message in [
+            (19, "cstring", r"the C string at 0x13 is not UTF-8 \(byte 0\); read it as bytes\[3\]"),
+            (65532, "cstring", r"no NUL from 0xfffc to the end of the memory"),
+            (65536, "cstring", r"0x10000 is outside the memory \(size 0x10000\)"),
+            (65532, "u32[2]", r"outside the memory"),
+            (0, f"bytes[{(64 << 20) + 1}]", r"more than one read decodes"),
+            (2**32, "u8", r"not a 32-bit address")]:
+        with pytest.raises(ReadError, match=message):
+            read_c(mem, address, type_)
+    for type_, message in [("i32[]", r"give the count, as in i32\[4\]"), ("bytes", r"as in bytes\[4\]"),
+                           ("cstring[2]", "a cstring runs to its NUL"), ("u8[two]", "the count must be a number"),
+                           ("string", "unknown type 'string' for the c abi")]:
+        with pytest.raises(LayoutError, match=message):
+            read_c(mem, 16, type_)

@@ -8,7 +8,7 @@ import sys
 from ._common import about, print_json, read_input
 
 NAME = "read"
-HELP = "instantiate a module and decode the AssemblyScript object at an exported global or an address"
+HELP = "instantiate a module and decode the AssemblyScript object (or C data) at an exported global or an address"
 
 PREVIEW = 200  # characters of the value on the human line
 
@@ -21,9 +21,11 @@ def add_arguments(p):
     p.add_argument("--type", metavar="T",
                    help="read the object as this type (string, ArrayBuffer, Array<i32>, StaticArray<string>, "
                         "Int32Array, Array<Array<string>>, ...) instead of the one its header and the "
-                        "module's RTTI give")
-    p.add_argument("--abi", choices=("assemblyscript", "assemblyscript-legacy"),
-                   help="header layout (default: inferred from the module's RTTI, else asc 0.28's)")
+                        "module's RTTI give; with --abi c (no header): cstring, a scalar such as u32, "
+                        "or T[N] / bytes[N] with the count")
+    p.add_argument("--abi", choices=("assemblyscript", "assemblyscript-legacy", "c"),
+                   help="header layout (default: inferred from the module's RTTI, else asc 0.28's); "
+                        "c: headerless C data, read as --type says")
     p.add_argument("--as-version", metavar="V", help="asc version (default: inferred from the module)")
     p.add_argument("--memory", default="0", metavar="N|NAME",
                    help="the memory to read: index or export name (default 0)")
@@ -35,22 +37,30 @@ def add_arguments(p):
 def run(args) -> int:
     from ..host.instance import check_magic, instantiate
     from ..host.objects import ReadError
-    from ..host.read import module_abi, read_at, target_address
+    from ..errors import WasmError
+    from ..host.read import module_abi, read_at, read_c, target_address
     from ..module import Module
 
+    c_abi = args.abi == "c"
+    if c_abi and args.type is None:
+        raise WasmError("--abi c: C data has no header to tell its type; give --type (cstring, a scalar "
+                        "such as u32, or T[N] / bytes[N] with the count)")
     data = read_input(args.file)
     with about(args.file):
         check_magic(data)
         m = Module.from_bytes(data)
-        abi, rtti = module_abi(m, args.abi, args.as_version)
-        if args.type is not None:
-            _check_type(args.type)
+        if c_abi:
+            _check_c_type(args.type)
+        else:
+            abi, rtti = module_abi(m, args.abi, args.as_version)
+            if args.type is not None:
+                _check_type(args.type)
         host = instantiate(data)
         address, export = target_address(host, args.target)
         memory = int(args.memory, 0) if args.memory.isdigit() or args.memory.startswith("0x") else args.memory
         mem = host.memory(memory)
         try:
-            obj = read_at(mem, address, abi, rtti, args.type)
+            obj = read_c(mem, address, args.type) if c_abi else read_at(mem, address, abi, rtti, args.type)
         except ReadError as e:
             where = f"{export} = 0x{address:x}" if export else f"0x{address:x}"
             print(f"wasmem: error: {args.file}: no valid object at {where}: {e}", file=sys.stderr)
@@ -83,8 +93,30 @@ def _check_type(text: str) -> None:
         raise WasmError(f"--type: {t.name} is a value type, not an object")
 
 
+def _check_c_type(text: str) -> None:
+    """A --type the c abi cannot read is a usage error (exit 2): read_c's own check, on no memory."""
+    from ..errors import LayoutError, WasmError
+    from ..host.objects import ReadError
+    from ..host.read import read_c
+
+    class _NoMemory:  # (the type is checked before any byte is read)
+        def data_len(self):
+            return 0
+
+        def read(self, address, size):
+            raise ReadError("", address)
+
+    try:
+        read_c(_NoMemory(), 0, text)
+    except LayoutError as e:
+        raise WasmError(f"--type: {e}") from e
+    except ReadError:
+        pass
+
+
 def summary(obj, export: str | None = None) -> str:
     """One line: what, where, rtId, size, and the value (cut to PREVIEW characters)."""
+    from ..errors import counted
     from ..host.read import json_value
 
     value = json.dumps(json_value(obj.value), ensure_ascii=False)
@@ -92,4 +124,5 @@ def summary(obj, export: str | None = None) -> str:
         count = f", {len(obj.value)} {'elements' if isinstance(obj.value, list) else 'units'}"
         value = value[:PREVIEW] + f"... ({len(value)} characters{count})"
     name = f"{export} = " if export else ""
-    return f"{name}{obj.type} at 0x{obj.address:x} (rtId {obj.rt_id}, {obj.size} bytes): {value}"
+    rt_id = "" if obj.rt_id is None else f"rtId {obj.rt_id}, "
+    return f"{name}{obj.type} at 0x{obj.address:x} ({rt_id}{counted(obj.size, 'byte')}): {value}"

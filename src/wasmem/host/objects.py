@@ -84,7 +84,8 @@ def _elem_layout(elem) -> Scalar:
 
 # -- raw access with object context ---------------------------------------------
 
-def _read(mem: LinearMemory, address: int, size: int, what: str) -> bytes:
+def read_checked(mem: LinearMemory, address: int, size: int, what: str) -> bytes:
+    """``mem.read``, an access outside the memory raised as a ReadError about ``what``."""
     try:
         return mem.read(address, size)
     except MemoryAccessError as e:
@@ -103,7 +104,7 @@ def read_header(mem: LinearMemory, address: int, *, abi="assemblyscript") -> Obj
     if address < size:
         raise ReadError(f"0x{address:x} is too low for an object (its {size}-byte header would start "
                         "below address 0)", address)
-    words = struct.unpack(f"<{size // 4}I", _read(mem, address - size, size,
+    words = struct.unpack(f"<{size // 4}I", read_checked(mem, address - size, size,
                                                     f"header of the object at 0x{address:x}"))
     if size == 20:
         mm, gc, gc2, rt_id, rt_size = words
@@ -117,7 +118,7 @@ def read_header(mem: LinearMemory, address: int, *, abi="assemblyscript") -> Obj
 
 def _payload(mem: LinearMemory, address: int, abi, what: str) -> tuple[ObjectHeader, bytes]:
     header = read_header(mem, address, abi=abi)
-    return header, _read(mem, address, header.rt_size, f"{what} at 0x{address:x}")
+    return header, read_checked(mem, address, header.rt_size, f"{what} at 0x{address:x}")
 
 
 def _check_in_buffer(mem, what, address, buffer, data_start, byte_length, abi) -> None:
@@ -168,7 +169,7 @@ def read_array(mem: LinearMemory, address: int, elem_type="i32", *, abi="assembl
     header = read_header(mem, address, abi=abi)
     if header.rt_size < ARRAY_PAYLOAD:
         raise ReadError(f"{what}: payload is {header.rt_size} bytes, an Array needs {ARRAY_PAYLOAD}", address)
-    buffer, data_start, byte_length, length = struct.unpack("<IIii", _read(mem, address, 16, what))
+    buffer, data_start, byte_length, length = struct.unpack("<IIii", read_checked(mem, address, 16, what))
     size = _elem_layout(elem).size
     if length < 0 or byte_length < 0 or length * size > byte_length:
         raise ReadError(f"{what}: length {length} x {size} bytes does not fit byteLength {byte_length}",
@@ -177,7 +178,7 @@ def read_array(mem: LinearMemory, address: int, elem_type="i32", *, abi="assembl
         _check_in_buffer(mem, what, address, buffer, data_start, byte_length, abi)
     elif length:
         raise ReadError(f"{what}: length {length} with a null buffer", address)
-    data = _read(mem, data_start, length * size, what)
+    data = read_checked(mem, data_start, length * size, what)
     return _decode_elements(mem, data, elem, length, abi, _depth, what)
 
 
@@ -203,14 +204,14 @@ def read_typed_array(mem: LinearMemory, address: int, kind: str = "Uint8Array", 
     if header.rt_size < VIEW_PAYLOAD:
         raise ReadError(f"{what}: payload is {header.rt_size} bytes, a typed array needs {VIEW_PAYLOAD}",
                         address)
-    buffer, data_start, byte_length = struct.unpack("<IIi", _read(mem, address, 12, what))
+    buffer, data_start, byte_length = struct.unpack("<IIi", read_checked(mem, address, 12, what))
     if byte_length < 0 or byte_length % elem.size:
         raise ReadError(f"{what}: byteLength {byte_length} is not a multiple of {elem.size}", address)
     if buffer:
         _check_in_buffer(mem, what, address, buffer, data_start, byte_length, abi)
     elif byte_length:
         raise ReadError(f"{what}: byteLength {byte_length} with a null buffer", address)
-    data = _read(mem, data_start, byte_length, what)
+    data = read_checked(mem, data_start, byte_length, what)
     return _decode_elements(mem, data, elem, byte_length // elem.size, abi, 0, what)
 
 

@@ -8,6 +8,8 @@ cannot tell a string from an array or a class, so every element is resolved
 the same way, from its own header: ``Array<Array<string>>`` decodes without
 being told. Ids 0..3 are the built-ins (string, ArrayBuffer, ...).
 
+C data (the c abi, read_c) has no header: its type, and an array's count, are given.
+
 Reading never trusts memory: every access is bounds-checked (objects.py), the
 nesting depth is capped, and so is the total payload decoded (shared elements
 are decoded once per reference, which a hostile memory could multiply).
@@ -22,7 +24,7 @@ from typing import Any
 from ..errors import LayoutError, UnsupportedError
 from ..layout.rtti import Rtti, expected_flags
 from ..layout.types import SCALARS, Ref, Scalar
-from .objects import (MAX_DEPTH, ObjectHeader, ReadError, parse_type, read_array, read_arraybuffer,
+from .objects import (MAX_DEPTH, ObjectHeader, ReadError, parse_type, read_checked, read_array, read_arraybuffer,
                       read_header, read_object, read_static_array, read_string, read_typed_array)
 
 # Payload bytes one read may decode in total (repeated references count each time).
@@ -43,7 +45,7 @@ class ObjectRead:
 
     address: int
     type: str
-    rt_id: int
+    rt_id: int | None  # (None: headerless C data)
     size: int  # payload bytes (the header's rtSize)
     value: Any
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -263,6 +265,75 @@ def read_at(mem, address: int, abi, rtti: Rtti | None = None, type_: str | None 
             raise ReadError(f"{mismatch.split(';')[0]}, and read as {t.name} it fails: {e}", address) from e
         raise
     return ObjectRead(address, t.name, h.rt_id, h.rt_size, value, [mismatch] if mismatch else [])
+
+
+_CSTRING_CHUNK = 4096  # bytes read at a time looking for a C string's NUL
+
+
+def read_c(mem, address: int, type_: str) -> ObjectRead:
+    """Decode headerless C data (the c abi) at ``address``: ``cstring`` (UTF-8 up to its NUL),
+    a scalar (``u32``), or ``T[N]`` / ``bytes[N]``: without a header the count must be given.
+    ReadError where the memory does not hold that (no NUL before the end, not UTF-8, out of
+    bounds); LayoutError for a type the c abi does not have."""
+    import struct
+
+    from ..layout.types import parse_ctype
+
+    if not 0 <= address <= 0xFFFFFFFF:
+        raise ReadError(f"{address} is not a 32-bit address", address)
+    text = type_.strip()
+    count = None
+    if text.endswith("]") and "[" in text:
+        head, _, n = text[:-1].rpartition("[")
+        if not n.strip():
+            raise LayoutError(f"{type_!r}: C data has no header to give its length: give the count, "
+                              f"as in {head.strip()}[4]")
+        if not n.strip().isdigit():
+            raise LayoutError(f"{type_!r}: the count must be a number, as in {head.strip()}[4]")
+        count = int(n)
+        head = head.strip()
+        if head == "cstring":
+            raise LayoutError(f"{type_!r}: a cstring runs to its NUL; give cstring, or bytes[N] for N bytes")
+        text = head if head == "bytes" else head + "[]"
+    t = parse_ctype(text)
+    if t.kind == "cstring":
+        found, at = bytearray(), address
+        end = min(mem.data_len(), address + MAX_DECODED)
+        if address >= end:
+            raise ReadError(f"0x{address:x} is outside the memory (size 0x{mem.data_len():x})", address)
+        while True:
+            if at >= end:
+                raise ReadError(f"no NUL from 0x{address:x} to the end of the memory: not a C string", address)
+            chunk = read_checked(mem, at, min(_CSTRING_CHUNK, end - at), "cstring")
+            nul = chunk.find(0)
+            if nul >= 0:
+                found += chunk[:nul]
+                break
+            found += chunk
+            at += len(chunk)
+        try:
+            value = found.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ReadError(f"the C string at 0x{address:x} is not UTF-8 (byte {e.start}); read it as "
+                            f"bytes[{len(found) + 1}]", address) from None
+        return ObjectRead(address, "cstring", None, len(found) + 1, value)
+    if t.kind in ("array", "bytes") and count is None:
+        raise LayoutError(f"{type_!r}: C data has no header to give its length: give the count, as in "
+                          f"{'bytes' if t.kind == 'bytes' else t.elem.name}[4]")
+    if t.kind == "bytes":
+        if count > MAX_DECODED:
+            raise ReadError(f"{count} bytes is more than one read decodes ({MAX_DECODED})", address)
+        return ObjectRead(address, f"bytes[{count}]", None, count, read_checked(mem, address, count, f"bytes[{count}]"))
+    elem = t.elem
+    n = 1 if t.kind == "scalar" else count
+    if n * elem.size > MAX_DECODED:
+        raise ReadError(f"{n} elements of {elem.name} is more than one read decodes ({MAX_DECODED} bytes)", address)
+    values = list(struct.unpack(f"<{n}{elem.fmt}", read_checked(mem, address, n * elem.size, type_)))
+    if elem.is_bool:
+        values = [bool(v) for v in values]
+    if t.kind == "scalar":
+        return ObjectRead(address, elem.name, None, elem.size, values[0])
+    return ObjectRead(address, f"{elem.name}[{n}]", None, n * elem.size, values)
 
 
 def _id_mismatch(rt_id: int, t: Ref, abi, rtti: Rtti | None) -> str | None:
