@@ -367,3 +367,13 @@ def test_read_c_refuses_what_the_memory_does_not_hold():
                            ("string", "unknown type 'string' for the c abi")]:
         with pytest.raises(LayoutError, match=message):
             read_c(mem, 16, type_)
+
+
+def test_read_module_object_reads_c_data():
+    from wasmem.errors import LayoutError
+
+    data = wat('(module (memory (export "memory") 1) (global (export "msg") i32 (i32.const 16)) (data (i32.const 16) "hi\\00"))')
+    got = read_module_object(data, "msg", type_="cstring", abi_name="c")
+    assert (got.value, got.type, got.rt_id, got.size) == ("hi", "cstring", None, 3)
+    with pytest.raises(LayoutError, match="give type_"):
+        read_module_object(data, "msg", abi_name="c")

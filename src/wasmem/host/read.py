@@ -400,10 +400,17 @@ def read_module_object(wasm_bytes: bytes, target: str, *, type_: str | None = No
                        abi_name: str | None = None, as_version: str | None = None,
                        memory: int | str = 0) -> ObjectRead:
     """Instantiate the module (stub imports, as ``validate``) and decode the
-    object at EXPORT (an exported i32 global) or ADDRESS in its memory."""
+    object at EXPORT (an exported i32 global) or ADDRESS in its memory
+    (``abi_name="c"``: the C data ``type_`` says, read_c)."""
     from ..module import Module
     from .instance import instantiate
 
+    if abi_name == "c":
+        if type_ is None:
+            raise LayoutError("C data has no header to tell its type: give type_ (cstring, u32, i32[4]...)")
+        host = instantiate(wasm_bytes)
+        address, _ = target_address(host, target)
+        return read_c(host.memory(memory), address, type_)
     m = Module.from_bytes(wasm_bytes)
     abi, rtti = module_abi(m, abi_name, as_version)
     host = instantiate(wasm_bytes)
