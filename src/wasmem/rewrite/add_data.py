@@ -82,8 +82,14 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
             placement = "heap"
             layout, heap_new = _after_data(m, lay, syms, data_stop, stack_top, data_start if spec.abi == "c" else None)
 
-    report = layout.report(columns=True)
-    offsets, sizes = report["segments"][1]  # (each object block's, in order)
+    report = layout.report(columns=columns)
+    if columns:
+        offsets, sizes = report["segments"][1]  # (each object block's, in order)
+        keys, values = report["objects"]
+        names, addresses = values[keys.index("name")], values[keys.index("address")]
+    else:  # (the API's records as dicts)
+        offsets, sizes = [s["offset"] for s in report["segments"]], [s["size"] for s in report["segments"]]
+        names, addresses = [o["name"] for o in report["objects"]], [o["address"] for o in report["objects"]]
     end = max(map(operator.add, offsets, sizes), default=layout.base)
     needed = heap_new if heap_new is not None else end
     _grow_minimum(mem, needed)
@@ -104,11 +110,7 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
     if m.data_count is not None:
         m.data_count = len(view)
     if export:
-        keys, values = report["objects"]
-        _export_objects(m, values[keys.index("name")], values[keys.index("address")])
-    if not columns:  # (the API's records as dicts: the layout's own report of them)
-        records = layout.report()
-        report["objects"], report["segments"] = records["objects"], records["segments"]
+        _export_objects(m, names, addresses)
     report["placement"] = placement
     report["heap_base"] = {"old": heap_old, "new": heap_new if heap_new is not None else heap_old}
     return report
