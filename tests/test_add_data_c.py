@@ -19,7 +19,7 @@ from wasmem.module import Module
 from wasmem.rewrite.add_data import add_data
 
 ROOT = FIXTURES / "add-data-c"
-CASES = ("classic", "classic-heap-export", "stack-first")
+CASES = ("classic", "classic-heap-export", "stack-first", "stack-first-memory-grow")
 
 
 def _generator():
@@ -35,9 +35,10 @@ def test_fixture_matches_generator_and_build(case):
     folder = ROOT / case
     build = json.loads((folder / "build.json").read_text())
     data = (folder / "module.wasm").read_bytes()
-    assert build["args"] == [*gen.BASE, *gen.CASES[case]]
+    allocator, extra = gen.CASES[case]
+    assert build["args"] == [*gen.BASE, *extra]
     assert (len(data), hashlib.sha256(data).hexdigest()) == (build["size"], build["sha256"])
-    assert (folder / "source.c").read_text() == gen.SOURCE
+    assert (folder / "source.c").read_text() == gen.source(allocator)
     assert json.loads((folder / "spec.json").read_text()) == gen.SPEC
 
 
@@ -81,6 +82,29 @@ def test_auto_placement_is_refused_for_its_reason(case, reason):
     with pytest.raises(RewriteError) as e:
         _appended(case, "auto")
     assert reason in str(e.value)
+
+
+def test_a_heap_the_program_takes_from_memory_grow_is_moved_past_the_objects():
+    """stack-first-memory-grow exports __heap_base but never reads it, nor holds its value: its
+    allocator takes pages from memory.grow, as Rust's dlmalloc does. The objects go right after
+    the data (and .bss, up to __data_end); the stack, below the data, stays where it is."""
+    m, at, report = _appended("stack-first-memory-grow", "auto")
+    before = Module.from_file(ROOT / "stack-first-memory-grow" / "module.wasm").symbols()
+    assert report["placement"] == "heap" and at["message"] == before["__data_end"]["value"] == 65576
+    after = m.symbols()
+    assert after["__stack_pointer"] == before["__stack_pointer"]
+    assert after["__heap_base"]["value"] == report["heap_base"]["new"] > at["ratios"] + 24
+    host = instantiate(m.to_bytes())
+    message = "appended by wasmem ✓".encode()
+    assert host.call("c_strlen", at["message"]) == [len(message)]
+    assert host.call("sum_i32", at["numbers"], 5) == [5429]
+    assert [host.call("get_f64", at["ratios"], i)[0] for i in range(3)] == [0.5, -1.25, 1e300]
+    p = host.call("alloc", 64)[0]
+    assert p == 131072  # the memory's end before this call: a page from memory.grow
+    host.call("fill", p, 64, 0xAA)
+    assert host.call("stack_work", 1) == [8]
+    assert _bytes_at(host, p, 64) == b"\xaa" * 64
+    assert _bytes_at(host, at["message"], len(message)) == message
 
 
 def test_the_stack_first_build_has_no_room_for_an_explicit_base_in_its_stack():
