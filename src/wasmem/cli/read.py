@@ -94,24 +94,14 @@ def _check_type(text: str) -> None:
 
 
 def _check_c_type(text: str) -> None:
-    """A --type the c abi cannot read is a usage error (exit 2): read_c's own check, on no memory."""
+    """A --type the c abi cannot read is a usage error (exit 2), as for objects."""
     from ..errors import LayoutError, WasmError
-    from ..host.objects import ReadError
-    from ..host.read import read_c
-
-    class _NoMemory:  # (the type is checked before any byte is read)
-        def data_len(self):
-            return 0
-
-        def read(self, address, size):
-            raise ReadError("", address)
+    from ..host.read import parse_c_type
 
     try:
-        read_c(_NoMemory(), 0, text)
+        parse_c_type(text)
     except LayoutError as e:
         raise WasmError(f"--type: {e}") from e
-    except ReadError:
-        pass
 
 
 def summary(obj, export: str | None = None) -> str:

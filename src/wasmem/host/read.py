@@ -270,32 +270,41 @@ def read_at(mem, address: int, abi, rtti: Rtti | None = None, type_: str | None 
 _CSTRING_CHUNK = 4096  # bytes read at a time looking for a C string's NUL
 
 
-def read_c(mem, address: int, type_: str) -> ObjectRead:
-    """Decode headerless C data (the c abi) at ``address``: ``cstring`` (UTF-8 up to its NUL),
-    a scalar (``u32``), or ``T[N]`` / ``bytes[N]``: without a header the count must be given.
-    ReadError where the memory does not hold that (no NUL before the end, not UTF-8, out of
-    bounds); LayoutError for a type the c abi does not have."""
-    import struct
-
+def parse_c_type(type_: str):
+    """(CType, count or None) of a ``read --abi c`` type: ``cstring``, a scalar (``u32``), or
+    ``T[N]`` / ``bytes[N]``, whose count must be given (C data has no header to hold it);
+    LayoutError for anything else."""
     from ..layout.types import parse_ctype
 
-    if not 0 <= address <= 0xFFFFFFFF:
-        raise ReadError(f"{address} is not a 32-bit address", address)
     text = type_.strip()
     count = None
     if text.endswith("]") and "[" in text:
         head, _, n = text[:-1].rpartition("[")
-        if not n.strip():
-            raise LayoutError(f"{type_!r}: C data has no header to give its length: give the count, "
-                              f"as in {head.strip()}[4]")
-        if not n.strip().isdigit():
-            raise LayoutError(f"{type_!r}: the count must be a number, as in {head.strip()}[4]")
-        count = int(n)
-        head = head.strip()
+        head, n = head.strip(), n.strip()
         if head == "cstring":
             raise LayoutError(f"{type_!r}: a cstring runs to its NUL; give cstring, or bytes[N] for N bytes")
+        if not n.isdigit():
+            raise LayoutError(f"{type_!r}: " + ("the count must be a number" if n else
+                                                "C data has no header to give its length: give the count")
+                              + f", as in {head}[4]")
+        count = int(n)
         text = head if head == "bytes" else head + "[]"
     t = parse_ctype(text)
+    if t.kind in ("array", "bytes") and count is None:
+        raise LayoutError(f"{type_!r}: C data has no header to give its length: give the count, as in "
+                          f"{'bytes' if t.kind == 'bytes' else t.elem.name}[4]")
+    return t, count
+
+
+def read_c(mem, address: int, type_: str) -> ObjectRead:
+    """Decode headerless C data (the c abi) at ``address`` as ``type_`` (parse_c_type): a
+    cstring is UTF-8 up to its NUL. ReadError where the memory does not hold that (no NUL
+    before the end, not UTF-8, out of bounds)."""
+    import struct
+
+    t, count = parse_c_type(type_)
+    if not 0 <= address <= 0xFFFFFFFF:
+        raise ReadError(f"{address} is not a 32-bit address", address)
     if t.kind == "cstring":
         found, at = bytearray(), address
         end = min(mem.data_len(), address + MAX_DECODED)
@@ -317,9 +326,6 @@ def read_c(mem, address: int, type_: str) -> ObjectRead:
             raise ReadError(f"the C string at 0x{address:x} is not UTF-8 (byte {e.start}); read it as "
                             f"bytes[{len(found) + 1}]", address) from None
         return ObjectRead(address, "cstring", None, len(found) + 1, value)
-    if t.kind in ("array", "bytes") and count is None:
-        raise LayoutError(f"{type_!r}: C data has no header to give its length: give the count, as in "
-                          f"{'bytes' if t.kind == 'bytes' else t.elem.name}[4]")
     if t.kind == "bytes":
         if count > MAX_DECODED:
             raise ReadError(f"{count} bytes is more than one read decodes ({MAX_DECODED})", address)
