@@ -139,7 +139,8 @@ def test_moving_the_exported_heap_base_would_not_move_the_c_heap():
 def test_the_code_scan_sees_wasm_lds_padded_immediates():
     """wasm-ld leaves the LEBs it relocates padded to 5 bytes (i32.const 66608 is 41 b0 88 84 80 00):
     the scan finds them, and it agrees with a full decode of every function."""
-    from wasmem.binary.code import global_and_const_uses, split_code_section
+    from wasmem.binary.code import split_code_section
+    from wasmem.binary.uses import global_and_const_uses
 
     m = Module.from_file(ROOT / "classic-heap-export" / "module.wasm")
     code = m.section(10)
@@ -150,3 +151,28 @@ def test_the_code_scan_sees_wasm_lds_padded_immediates():
         for value in (66608, 1024, 1060, 7, 123456):
             expected = (("global.get", (index,)) in decoded, ("i32.const", (value,)) in decoded)
             assert global_and_const_uses(code.payload, code.offset, index, value) == expected, (index, value)
+
+
+def test_the_new_globals_are_named_where_the_module_names_its_globals():
+    m, at, _ = _appended("classic", 256)
+    assert m.names.get("global") == {0: "__stack_pointer", 1: "message", 2: "numbers", 3: "ratios"}
+    assert {e.name: e.index for e in m.exports if e.kind == "global"} == {"message": 1, "numbers": 2, "ratios": 3}
+    again = Module.from_bytes(m.to_bytes())
+    assert again.names.get("global")[3] == "ratios" and again.names.get("function") == m.names.get("function")
+
+
+@pytest.mark.parametrize("name,message", [
+    ("__heap_base", "would be exported under the name of a runtime symbol"),
+    ("greet", "an export named 'greet' already exists"),
+])
+def test_an_export_name_in_the_way_is_refused_before_the_module_changes(name, message):
+    from wasmem.layout.spec import parse_spec
+
+    path = ROOT / "classic" / "module.wasm"
+    m = Module.from_file(path)
+    spec = parse_spec({"abi": "c", "object": [{"name": "ok", "type": "cstring", "value": "a"},
+                                              {"name": name, "type": "cstring", "value": "b"}]})
+    with pytest.raises(RewriteError, match=message):
+        add_data(m, spec, base=256)
+    assert m.to_bytes() == path.read_bytes()
+    add_data(m, spec, base=256, export=False)  # (no exports: no names in the way)

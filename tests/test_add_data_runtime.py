@@ -415,19 +415,21 @@ def test_past_the_segment_limit_the_objects_go_as_one_segment(capsys, tmp_path, 
 
 def test_export_objects_skips_unnamed_and_refuses_a_repeated_name():
     from wasmem.errors import RewriteError
-    from wasmem.rewrite.add_data import _export_objects
+    from wasmem.rewrite.add_data import _check_export_names, _export_objects
 
     m = Module.from_file(PLAIN / "module.wasm")
     first = len(m.globals)
     exports_before = len(m.exports)
+    _check_export_names(m, ["a", None, "b"])
     _export_objects(m, ["a", None, "b"], [16, 32, 48])
     assert [(e.name, e.index) for e in m.exports[exports_before:]] == [("a", first), ("b", first + 1)]
     assert [g.init_value for g in m.globals[first:]] == [16, 48]
     with pytest.raises(RewriteError, match="an export named 'c' already exists"):
-        _export_objects(m, ["c", "c"], [8, 12])
+        _check_export_names(m, ["c", "c"])
     with pytest.raises(RewriteError, match="an export named 'a' already exists"):
-        _export_objects(m, ["d", "a"], [8, 12])
-    assert len(m.exports) == exports_before + 2  # (a refused batch adds nothing)
+        _check_export_names(m, ["d", "a"])
+    with pytest.raises(RewriteError, match="'__data_end' would be exported under the name of a runtime symbol"):
+        _check_export_names(m, ["d", "__data_end", "__heap_base"])
 
 
 @given(st.lists(st.tuples(st.one_of(st.text(max_size=8), st.text(min_size=130, max_size=140)),

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from conftest import CORPUS, corpus_files, wat
 from fixtures_index import modules as fixture_modules
 from wasmem.binary import code as C
+from wasmem.binary import uses as U
 from wasmem.binary import opcodes as T
 from wasmem.binary.code import (
     Catch,
@@ -261,7 +262,7 @@ def test_real_bodies_are_available():
         check_body(split_code_section(b"\x01" + encode_u(len(raw)) + raw, 0)[0])
 
 
-# -- global_and_const_uses: byte searches first, then a decode of the bodies that hold them ----
+# -- binary/uses.py: byte searches first, then a decode of the bodies that hold them ----------
 
 @functools.lru_cache(maxsize=None)
 def _decoded_uses(path):
@@ -293,5 +294,6 @@ def test_global_and_const_uses_agree_with_a_full_decode(path, data):
     value = data.draw(st.sampled_from(consts) | st.integers(-2**31, 2**31 - 1) if consts
                       else st.integers(-2**31, 2**31 - 1))
     expected = (index in gets, value in consts)
-    assert C.global_and_const_uses(code.payload, code.offset, index, value) == expected
-    assert C.global_and_const_uses(code.payload, code.offset, index, value % 2**32) == expected  # (as an address)
+    assert U.global_and_const_uses(code.payload, code.offset, index, value) == expected
+    assert U.global_and_const_uses(code.payload, code.offset, index, value % 2**32) == expected  # (as an address)
+    assert U.holds_but_never_reads(code.payload, code.offset, index, value) == (expected[1] and not expected[0])

@@ -586,39 +586,6 @@ def split_code_section(payload, base_offset: int) -> list[FunctionBody]:
     return bodies
 
 
-def global_and_const_uses(payload, base_offset: int, global_index: int, value: int) -> tuple[bool, bool]:
-    """(whether a function reads global ``global_index`` (global.get), whether one has the
-    constant ``i32.const value``) in a code section payload. Only bodies whose bytes hold
-    either encoding are decoded: most modules are answered by two searches."""
-    if value >= 1 << 31:  # (an i32.const immediate is signed)
-        value -= 1 << 32
-    # each encoding the immediate may have: minimal, or padded to 5 bytes, as wasm-ld leaves
-    # the LEBs it relocates (`41 b0 88 84 80 00` is i32.const 66608)
-    gets = [b"\x23" + encode_u(global_index, w) for w in range(len(encode_u(global_index)), 6)]
-    consts = [b"\x41" + encode_s(value, w) for w in range(len(encode_s(value)), 6)]
-
-    def holds(data, needles) -> bool:
-        return any(n in data for n in needles)
-
-    raw = bytes(payload)
-    if not holds(raw, gets) and not holds(raw, consts):
-        return False, False
-    reads = has_const = False
-    for body in split_code_section(payload, base_offset):
-        data = bytes(body.raw)
-        if (reads or not holds(data, gets)) and (has_const or not holds(data, consts)):
-            continue
-        for ins in body.instructions():
-            name = ins.op.name
-            if name == "global.get" and ins.immediates[0] == global_index:
-                reads = True
-            elif name == "i32.const" and ins.immediates[0] == value:
-                has_const = True
-        if reads and has_const:
-            break
-    return reads, has_const
-
-
 def encode_code_section(bodies: Iterable[FunctionBody | bytes]) -> bytes:
     """A code section payload: a FunctionBody is copied with its size prefix as read, bytes get a minimal one."""
     items = list(bodies)

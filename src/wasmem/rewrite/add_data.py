@@ -23,7 +23,7 @@ from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
 from ..errors import RewriteError, WasmWarning, counted
 from ..model import DataSegment, const_expr
-from ..symbols import global_zero_pointer
+from ..symbols import SYMBOLS, global_zero_pointer
 from .data import MAX_SEGMENTS
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
@@ -40,6 +40,8 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
     StaticLayout.report)."""
     from ..layout.spec import build_layout
 
+    if export:
+        _check_export_names(m, spec.names)
     mems = m.memories
     if not mems:
         raise RewriteError("the module has no memory to put data in")
@@ -161,13 +163,10 @@ def _check_heap_base_is_read(m, index: int, heap: int) -> None:
     the stack moved up past the new objects. Refused where the code holds the value and never
     reads the global. (The value alone is no proof: it may be any other constant, as 0.17's
     TLSF ROOT_SIZE 1572 is the heap base of a build with --memoryBase 1024.)"""
-    from ..binary.code import global_and_const_uses
+    from ..binary.uses import holds_but_never_reads
 
     code = m.section(10)
-    if code is None:
-        return
-    reads, holds = global_and_const_uses(code.payload, code.offset, index, heap)
-    if holds and not reads:
+    if code is not None and holds_but_never_reads(code.payload, code.offset, index, heap):
         raise RewriteError(
             f"cannot move the heap past new objects: the module's code holds its heap base ({heap}) as a "
             "constant and never reads the __heap_base global (wasm-ld resolves &__heap_base in code; the "
@@ -236,16 +235,29 @@ def _grow_minimum(mem, end: int) -> None:
     mem.limits = lim.replace(min=need)
 
 
-def _export_objects(m, names: list, addresses: list) -> None:
+def _check_export_names(m, names: list) -> None:
+    """Each named object becomes an export of that name: refused, before the module is
+    touched, where the name is taken or is a runtime symbol's."""
     if None in names:  # (objects without a name get no export)
-        addresses = [a for a, name in zip(addresses, names) if name is not None]
         names = [name for name in names if name is not None]
+    distinct = set(names)
+    runtime = distinct.intersection(SYMBOLS)
+    if runtime:
+        raise RewriteError(f"an object named {min(runtime)!r} would be exported under the name of a runtime "
+                           "symbol, which tools (wasmem's symbol search among them) take for the module's own; "
+                           "rename the object or use --no-export")
     taken = {name for name, _, _, _ in m.export_rows()}
-    if not taken.isdisjoint(names) or len(set(names)) != len(names):
+    if not taken.isdisjoint(distinct) or len(distinct) != len(names):
         for name in names:  # the first name in the way, in object order
             if name in taken:
                 raise RewriteError(f"an export named {name!r} already exists; rename the object or use --no-export")
             taken.add(name)
+
+
+def _export_objects(m, names: list, addresses: list) -> None:
+    if None in names:  # (objects without a name get no export)
+        addresses = [a for a, name in zip(addresses, names) if name is not None]
+        names = [name for name in names if name is not None]
     # The entries are appended as their encodings, made in whole-list steps: nothing reads
     # them before the module is written (110,000 objects, 220,000 entries), and the views
     # make objects of them only if asked.
@@ -254,6 +266,12 @@ def _export_objects(m, names: list, addresses: list) -> None:
     indices = range(first, first + n)
     m.view(6, create=True).extend_encoded(list(map(_I32_CONST.__add__, _const_exprs(addresses))))
     m.view(7, create=True).extend_encoded(_global_exports(names, indices))
+    # where the module names its globals (clang's builds, asc's --debug), the new ones are
+    # named after their objects too, for disassemblers and debuggers
+    section = m.names
+    global_names = section.get("global") if section is not None else None
+    if global_names is not None:
+        section.set("global", {**global_names, **dict(zip(indices, names))})
 
 
 def _const_exprs(addresses: list) -> list:
