@@ -176,3 +176,23 @@ def test_an_export_name_in_the_way_is_refused_before_the_module_changes(name, me
         add_data(m, spec, base=256)
     assert m.to_bytes() == path.read_bytes()
     add_data(m, spec, base=256, export=False)  # (no exports: no names in the way)
+
+
+def test_a_body_that_does_not_decode_leaves_the_heap_where_it_is():
+    """The heap base's bytes are in the code, but the body holding them does not decode:
+    whether the program reads the global cannot be told, so the heap is not moved."""
+    from conftest import wat
+    from wasmem.layout.spec import parse_spec
+
+    data = bytearray(wat('(module (memory (export "memory") 1) (data (i32.const 1024) "abc")'
+                         ' (global $hb (export "__heap_base") i32 (i32.const 4096))'
+                         ' (global $de (export "__data_end") i32 (i32.const 1028))'
+                         ' (func (export "f") (result i32) (i32.const 4096) (nop)))'))
+    at = data.index(b"\x41\x80\x20\x01")  # i32.const 4096, nop
+    data[at + 3] = 0xFF  # (an opcode no proposal has)
+    m = Module.from_bytes(bytes(data))
+    spec = parse_spec({"abi": "c", "object": [{"name": "s", "type": "cstring", "value": "x"}]})
+    with pytest.raises(RewriteError, match=r"cannot be told, as a function body does not decode "
+                                           r"\(offset 0x[0-9a-f]+: unknown opcode 0xff\)"):
+        add_data(m, spec)
+    assert m.to_bytes() == bytes(data)

@@ -21,7 +21,7 @@ from itertools import repeat
 from ..binary.entries import encode_export, encode_globaltype
 from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
-from ..errors import RewriteError, WasmWarning, counted
+from ..errors import DecodeError, RewriteError, WasmWarning, counted
 from ..model import DataSegment, const_expr
 from ..symbols import SYMBOLS, global_zero_pointer
 from .data import MAX_SEGMENTS
@@ -166,7 +166,14 @@ def _check_heap_base_is_read(m, index: int, heap: int) -> None:
     from ..binary.uses import holds_but_never_reads
 
     code = m.section(10)
-    if code is not None and holds_but_never_reads(code.payload, code.offset, index, heap):
+    try:
+        inlined = code is not None and holds_but_never_reads(code.payload, code.offset, index, heap)
+    except DecodeError as e:  # (UnsupportedError too: an instruction this tool does not model)
+        raise RewriteError(
+            f"cannot move the heap past new objects: whether the program reads its heap base from the "
+            f"__heap_base global cannot be told, as a function body does not decode ({e}). Give an explicit "
+            "--base ADDR in memory the program never uses, or add the data when building") from e
+    if inlined:
         raise RewriteError(
             f"cannot move the heap past new objects: the module's code holds its heap base ({heap}) as a "
             "constant and never reads the __heap_base global (wasm-ld resolves &__heap_base in code; the "
