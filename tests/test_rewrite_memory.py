@@ -62,6 +62,12 @@ def test_limits_options_and_64_bit():
                      "65536 bytes): its stack and heap start there; use --initial 2"),
     ('(module (memory 2) (global $__heap_base i32 (i32.const 65540)) (export "__heap_base" (global 0)))',
      {"initial": 1}, "the module's __heap_base is 65540, beyond the initial size"),
+    # C's .bss past the last segment, up to __data_end
+    ('(module (memory 2) (global $d i32 (i32.const 65600)) (export "__data_end" (global 0)) '
+     '(data (i32.const 65000) "x"))',
+     {"initial": 1}, "the module's __data_end is 65600, beyond the initial size of memory 0 (1 page = 65536 "
+                     "bytes): its static data (with the zero-initialized part no segment writes) ends there; "
+                     "use --initial 2 or more"),
 ])
 def test_import_memory_refusals(module, kwargs, message):
     m = Module.from_bytes(wat(module))

@@ -30,24 +30,29 @@ def check_segments_fit(m, memory: int, limits) -> None:
                 f"({counted(limits.min, 'page')} = {size} bytes): use --initial {need} or more")
 
 
+# what lies below each runtime symbol, for the refusal of a memory that stops short of it
+_BELOW_SYMBOL = {"__data_end": "its static data (with the zero-initialized part no segment writes) ends there",
+                 "__stack_pointer": "its stack and heap start there", "__heap_base": "its stack and heap start there"}
+
+
 def check_initial_size(m, memory: int, limits) -> None:
     """A smaller initial size must still hold the data segments (check_segments_fit) and, in
-    memory 0, where the runtime's symbols put the stack and the heap: a stack pointer that
-    starts beyond the memory traps at the first call. (asc and wasm-ld refuse to build such
-    a module: "requires at least N pages of initial memory".)"""
+    memory 0, where the runtime's symbols put the end of the static data, the stack and the
+    heap: a stack pointer that starts beyond the memory traps at the first call, and so does
+    C's .bss beyond it. (asc and wasm-ld refuse to build such a module: "requires at least
+    N pages of initial memory".)"""
     check_segments_fit(m, memory, limits)
     if memory != 0:
         return
     size = limits.min * limits.page_size
     syms = m.symbols()
-    for name in ("__stack_pointer", "__heap_base"):
+    for name, what in _BELOW_SYMBOL.items():
         s = syms.get(name)
         if s is not None and s["value"] > size:
             need = -(-s["value"] // limits.page_size)
             raise RewriteError(
                 f"the module's {name} is {s['value']}, beyond the initial size of memory 0 "
-                f"({counted(limits.min, 'page')} = {size} bytes): its stack and heap start there; "
-                f"use --initial {need} or more")
+                f"({counted(limits.min, 'page')} = {size} bytes): {what}; use --initial {need} or more")
 
 
 # A span sorts as one int, offset above size: sorting ints is five times faster than
