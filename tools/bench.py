@@ -158,6 +158,10 @@ class Measure:
         return min(s.seconds for s in self.samples) * 1000
 
     @property
+    def samples_ms(self) -> list[float]:
+        return [round(s.seconds * 1000, 1) for s in self.samples]
+
+    @property
     def rss_kb(self) -> int:
         return max(s.maxrss_kb for s in self.samples)
 
@@ -299,6 +303,7 @@ class Row:
     ok: bool | None = None           # None: no target, or not measured
     note: str = ""
     rss_kb: int | None = None
+    samples_ms: list | None = None   # every run's wall time, in the order run (--save keeps them)
 
     def result(self) -> str:
         if self.note.startswith(("skipped", "failed")) and self.ok is None:
@@ -346,7 +351,7 @@ def speed_row(report, name, size, command, m: Measure, base: Measure | None, bas
     if not m.ok:
         row.note = f"failed: {m.error}"
         return row
-    row.ms, row.min_ms, row.rss_kb = m.ms, m.min_ms, m.rss_kb
+    row.ms, row.min_ms, row.rss_kb, row.samples_ms = m.ms, m.min_ms, m.rss_kb, m.samples_ms
     if base is not None and base.ok:
         row.ratio = m.ms / base.ms
         row.ratio_text = f"{row.ratio:.2f}x"
@@ -367,7 +372,7 @@ def speedup_row(report, name, size, command, m: Measure, slow: Measure, slow_nam
         row.ms, row.min_ms = m.ms, m.min_ms
         row.note = f"failed: {slow_name}: {slow.error}"
     else:
-        row.ms, row.min_ms = m.ms, m.min_ms
+        row.ms, row.min_ms, row.samples_ms = m.ms, m.min_ms, m.samples_ms
         row.ratio = slow.ms / m.ms
         row.ratio_text = f"{row.ratio:.1f}x faster"
         row.ok = row.ratio >= factor
