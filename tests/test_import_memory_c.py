@@ -57,3 +57,16 @@ def test_without_zero_fill_the_bss_is_warned_of_and_dirty():
     assert report["gaps"] == {"count": 1, "bytes": 7, "start": 1024, "end": 1060}
     image, alloc, _ = _after_start(m.to_bytes(), 1024, 1060)
     assert alloc != [66608]  # the allocator's pointer, in the .bss, is whatever the host memory held
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_pair_is_the_generators_build(case):
+    import hashlib
+
+    build = json.loads((ROOT / case / "build.json").read_text())
+    for name in ("plain.wasm", "expected.wasm"):
+        assert hashlib.sha256((ROOT / case / name).read_bytes()).hexdigest() == build["sha256"][name]
+    assert build["expected_args"] == ["-Wl,--import-memory"]
+    # the same program and arguments as the add-data fixture it names, so the same bytes
+    plain_of = (ROOT / case / build["source"]).parent / "module.wasm"
+    assert (ROOT / case / "plain.wasm").read_bytes() == plain_of.read_bytes()
