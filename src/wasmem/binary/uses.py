@@ -24,16 +24,32 @@ def _holds(data: bytes, needles: list) -> bool:
     return any(n in data for n in needles)
 
 
-def global_and_const_uses(payload, base_offset: int, global_index: int, value: int,
-                          *, stop_at_read: bool = False) -> tuple[bool, bool]:
+def global_and_const_uses(payload, base_offset: int, global_index: int, value: int) -> tuple[bool, bool]:
     """(whether a function reads global ``global_index`` (global.get), whether one has the
     constant ``i32.const value``) in a code section payload. Only bodies whose bytes hold
-    either encoding are decoded: most modules are answered by two searches. With
-    ``stop_at_read``, the search ends at the first read (the constant then as far as seen)."""
+    either encoding are decoded: most modules are answered by two searches."""
     gets, consts, value = _use_needles(global_index, value)
     raw = bytes(payload)
     if not _holds(raw, gets) and not _holds(raw, consts):
         return False, False
+    return _decoded_uses(payload, base_offset, gets, consts, global_index, value, stop_at_read=False)
+
+
+def holds_but_never_reads(payload, base_offset: int, global_index: int, value: int) -> bool:
+    """Whether the code has ``i32.const value`` and never reads global ``global_index``:
+    ``global_and_const_uses``, answered without a decode where the constant's bytes are
+    nowhere, and ending at the first read."""
+    gets, consts, value = _use_needles(global_index, value)
+    if not _holds(bytes(payload), consts):
+        return False
+    reads, holds = _decoded_uses(payload, base_offset, gets, consts, global_index, value, stop_at_read=True)
+    return holds and not reads
+
+
+def _decoded_uses(payload, base_offset: int, gets: list, consts: list, global_index: int, value: int,
+                  stop_at_read: bool) -> tuple[bool, bool]:
+    """(reads, holds) from a decode of the bodies whose bytes hold a needle; with
+    ``stop_at_read``, ending at the first read (the constant then as far as seen)."""
     from .code import split_code_section  # (the decoder: 30 ms of imports, only where a match needs it)
 
     reads = has_const = False
@@ -50,13 +66,3 @@ def global_and_const_uses(payload, base_offset: int, global_index: int, value: i
         if reads and (has_const or stop_at_read):
             break
     return reads, has_const
-
-
-def holds_but_never_reads(payload, base_offset: int, global_index: int, value: int) -> bool:
-    """Whether the code has ``i32.const value`` and never reads global ``global_index``:
-    ``global_and_const_uses``, answered without a decode where the constant's bytes are
-    nowhere, and ending at the first read."""
-    if not _holds(bytes(payload), _use_needles(global_index, value)[1]):
-        return False
-    reads, holds = global_and_const_uses(payload, base_offset, global_index, value, stop_at_read=True)
-    return holds and not reads
