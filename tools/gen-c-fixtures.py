@@ -32,7 +32,6 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "add-data-c")
 OUT_IMPORT = os.path.join(ROOT, "fixtures", "import-memory-c")
-CLANG = "clang 22.1.0 (@yowasp/clang 22.0.0-git20542-10)"
 
 ALLOCATORS = {
     # as C allocators take the heap's start: an address the linker resolves to a constant
@@ -116,7 +115,7 @@ CASES = {
 
 
 def main() -> None:
-    from oracles import clang_build  # (here: the tests import this script for its descriptions)
+    from oracles import CLANG, clang_build  # (here: the tests import this script for its descriptions)
 
     for case, (allocator, extra) in CASES.items():
         folder = os.path.join(OUT, case)

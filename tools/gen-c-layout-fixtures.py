@@ -24,11 +24,10 @@ import os
 import struct
 import sys
 
-from oracles import clang_build, read_module
+from oracles import CLANG, clang_build, read_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "layout-c")
-CLANG = "clang 22.1.0 (@yowasp/clang 22.0.0-git20542-10)"
 
 NAN, INF = math.nan, math.inf
 F32_MAX, F32_TINY = 3.4028234663852886e38, 1.401298464324817e-45

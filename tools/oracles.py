@@ -63,6 +63,10 @@ def wasm_tools(path: str | None = None) -> str:
     return found
 
 
+# what tools/get-clang.sh installs, as the fixtures' build.json records it
+CLANG = "clang 22.1.0 (@yowasp/clang 22.0.0-git20542-10)"
+
+
 class ClangUnavailable(RuntimeError):
     """get-clang.sh could not install the toolchain, or node is missing."""
 
