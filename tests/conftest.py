@@ -19,6 +19,18 @@ def corpus_files(kind: str) -> list[Path]:
     return sorted((CORPUS / kind).glob("*.wasm")) if (CORPUS / kind).is_dir() else []
 
 
+def tool_script(filename: str):
+    """A fixture generator in tools/ (a script, named with dashes), imported for its
+    descriptions of the fixtures: a test compares the committed files with them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(filename.removesuffix(".py").replace("-", "_"),
+                                                  REPO / "tools" / filename)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def manifest() -> dict[str, dict]:
     """manifest.tsv rows by file name (expected error text for malformed files)."""
     path = CORPUS / "manifest.tsv"

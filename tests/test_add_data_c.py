@@ -6,12 +6,11 @@ are refused, each for its reason, and the reason is shown to hold at run time.""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, tool_script
 from wasmem.errors import RewriteError
 from wasmem.host.instance import instantiate
 from wasmem.layout.spec import load_spec
@@ -23,10 +22,7 @@ CASES = ("classic", "classic-heap-export", "stack-first", "stack-first-memory-gr
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("gen_c", REPO / "tools" / "gen-c-fixtures.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return tool_script("gen-c-fixtures.py")
 
 
 @pytest.mark.parametrize("case", CASES)

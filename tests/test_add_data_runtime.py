@@ -11,7 +11,6 @@ idof<T>() for every class the spec uses (recorded in build.json).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 import struct
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from conftest import FIXTURES, REPO, wat
+from conftest import FIXTURES, tool_script, wat
 from wasmem.cli import main
 from wasmem.errors import LayoutError, RewriteError
 from wasmem.host.instance import instantiate
@@ -51,10 +50,7 @@ def add_data(capsys, case, out, *extra):
 # -- the fixtures are what the generator and asc made ------------------------------
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("gen_add_data", REPO / "tools" / "gen-add-data-fixtures.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return tool_script("gen-add-data-fixtures.py")
 
 
 @pytest.mark.parametrize("case", [PLAIN, BASED, O3], ids=lambda p: p.name)
