@@ -21,13 +21,9 @@ ROOT = FIXTURES / "add-data-c"
 CASES = ("classic", "classic-heap-export", "stack-first", "stack-first-memory-grow")
 
 
-def _generator():
-    return tool_script("gen-c-fixtures.py")
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_fixture_matches_generator_and_build(case):
-    gen = _generator()
+    gen = tool_script("gen-c-fixtures.py")
     folder = ROOT / case
     build = json.loads((folder / "build.json").read_text())
     data = (folder / "module.wasm").read_bytes()

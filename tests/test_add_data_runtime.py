@@ -49,13 +49,9 @@ def add_data(capsys, case, out, *extra):
 
 # -- the fixtures are what the generator and asc made ------------------------------
 
-def _generator():
-    return tool_script("gen-add-data-fixtures.py")
-
-
 @pytest.mark.parametrize("case", [PLAIN, BASED, O3], ids=lambda p: p.name)
 def test_fixture_matches_generator_and_build(case):
-    gen = _generator()
+    gen = tool_script("gen-add-data-fixtures.py")
     build = json.loads((case / "build.json").read_text())
     data = (case / "module.wasm").read_bytes()
     assert build["asc"] == "0.28.20" and build["args"] == gen.CASES[case.name]
