@@ -114,8 +114,9 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     new_index = m.memories.index(mem)
     gaps = static_gaps(m, new_index, collect=zero_fill)
     holes = gaps.pop("gaps")
-    # the static data runs on to __data_end where the module names it: C's .bss
-    tail = static_tail(m, new_index, gaps["end"]) if index == 0 else None
+    # the static data runs on to __data_end where the module names it: C's .bss (the symbols
+    # are memory 0's, which the converted memory was if it still is: imports come first)
+    tail = static_tail(m, index, gaps["end"])
     if tail is not None:
         gaps["count"] += 1
         gaps["bytes"] += tail[1] - tail[0]
