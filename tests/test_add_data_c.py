@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conftest import FIXTURES, tool_script
-from wasmem.errors import RewriteError
+from wasmem.errors import RewriteError, WasmWarning
 from wasmem.host.instance import instantiate
 from wasmem.layout.spec import load_spec
 from wasmem.module import Module
@@ -151,6 +151,43 @@ def test_the_new_globals_are_named_where_the_module_names_its_globals():
     assert {e.name: e.index for e in m.exports if e.kind == "global"} == {"message": 1, "numbers": 2, "ratios": 3}
     again = Module.from_bytes(m.to_bytes())
     assert again.names.get("global")[3] == "ratios" and again.names.get("function") == m.names.get("function")
+
+
+def test_the_new_segments_are_named_where_the_module_names_its_segments(validate_wasm):
+    """wasm-ld names its segments after their output sections (.data); the new ones are named
+    after their objects, and an unexported object's too."""
+    m, at, report = _appended("classic", 256)
+    assert m.names.get("data") == {0: ".data", 1: "message", 2: "numbers", 3: "ratios"}
+    assert [s.offset for s in m.data[1:]] == [256, 280, 304]
+    again = Module.from_bytes(m.to_bytes())
+    assert again.names.get("data") == m.names.get("data")
+    ok, why = validate_wasm(m.to_bytes())
+    assert ok, why
+
+
+def test_the_one_segment_past_the_limit_is_named_as_wasmems(monkeypatch):
+    from wasmem.rewrite import add_data as add_data_module
+
+    monkeypatch.setattr(add_data_module, "MAX_SEGMENTS", 2)
+    with pytest.warns(WasmWarning, match="3 objects written as one data segment"):
+        m, at, report = _appended("classic", 256)
+    assert m.names.get("data") == {0: ".data", 1: "wasmem.static"}
+    assert (m.data[1].offset, m.data[1].size) == (256, 328 - 256)
+
+
+def test_a_name_that_is_not_utf8_is_refused_as_an_export_and_left_out_as_a_segment_name():
+    from wasmem.layout.spec import parse_spec
+
+    path = ROOT / "classic" / "module.wasm"
+    spec = parse_spec({"abi": "c", "object": [{"name": "ok", "type": "cstring", "value": "a"},
+                                              {"name": "bad\ud800", "type": "cstring", "value": "b"}]})
+    m = Module.from_file(path)
+    with pytest.raises(RewriteError, match=r"object named 'bad\\ud800' cannot be exported: an export name is UTF-8"):
+        add_data(m, spec, base=256)
+    assert m.to_bytes() == path.read_bytes()
+    add_data(m, spec, base=256, export=False)
+    assert m.names.get("data") == {0: ".data", 1: "ok"}
+    assert Module.from_bytes(m.to_bytes()).names.get("data") == {0: ".data", 1: "ok"}
 
 
 @pytest.mark.parametrize("name,message", [

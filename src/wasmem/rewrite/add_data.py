@@ -22,11 +22,14 @@ from ..binary.entries import encode_export, encode_globaltype
 from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
 from ..errors import DecodeError, RewriteError, WasmWarning, counted
+from ..layout.types import Block
 from ..model import DataSegment, const_expr
 from ..symbols import SYMBOLS, global_zero_pointer
 from .data import MAX_SEGMENTS
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
+MERGED_SEGMENT_NAME = "wasmem.static"  # the one segment of a layout past the segment limit
+_LABEL = operator.itemgetter(Block.__slots__.index("label"))  # a block table row's label
 I32 = 0x7F
 
 
@@ -105,10 +108,14 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
         image = layout.image_view()
         segments = [(first, bytes(image[first - layout.base:end - layout.base]))]
         image.release()
+        labels = [MERGED_SEGMENT_NAME]
     else:
         segments = layout.segments()
+        labels = None
+    first_segment = len(view)
     for off, data in segments:
         view.append(DataSegment("active", 0, const_expr(off), data, 0))
+    _name_segments(m, first_segment, layout, labels)
     if m.data_count is not None:
         m.data_count = len(view)
     if export:
@@ -253,12 +260,27 @@ def _check_export_names(m, names: list) -> None:
         raise RewriteError(f"an object named {min(runtime)!r} would be exported under the name of a runtime "
                            "symbol, which tools (wasmem's symbol search among them) take for the module's own; "
                            "rename the object or use --no-export")
+    if not _is_utf8(distinct):
+        for name in names:  # the first such name, in object order
+            if not _is_utf8((name,)):
+                raise RewriteError(f"an object named {name!r} cannot be exported: an export name is UTF-8, "
+                                   "which has no lone surrogates; rename the object or use --no-export")
     taken = {name for name, _, _, _ in m.export_rows()}
     if not taken.isdisjoint(distinct) or len(distinct) != len(names):
         for name in names:  # the first name in the way, in object order
             if name in taken:
                 raise RewriteError(f"an export named {name!r} already exists; rename the object or use --no-export")
             taken.add(name)
+
+
+def _is_utf8(names) -> bool:
+    """Whether every name encodes as UTF-8: no lone surrogate (one C-level encode of all;
+    joined, two lone surrogates stay two, never a pair)."""
+    try:
+        "".join(names).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _export_objects(m, names: list, addresses: list) -> None:
@@ -279,6 +301,22 @@ def _export_objects(m, names: list, addresses: list) -> None:
     global_names = section.get("global") if section is not None else None
     if global_names is not None:
         section.set("global", {**global_names, **dict(zip(indices, names))})
+
+
+def _name_segments(m, first: int, layout, labels: list | None) -> None:
+    """Where the module names its data segments (wasm-ld's ``.data``, ``.rodata``), the new
+    ones are named too: each after its block's object (``arr``, ``arr.buffer``, ``arr[0]``),
+    or ``labels`` given. A name that is not UTF-8 (a lone surrogate) is left out."""
+    section = m.names
+    data_names = section.get("data") if section is not None else None
+    if data_names is None:
+        return
+    if labels is None:
+        labels = list(map(_LABEL, layout.block_table()))
+    new = {i: label for i, label in enumerate(labels, first) if label is not None}
+    if not _is_utf8(new.values()):
+        new = {i: label for i, label in new.items() if _is_utf8((label,))}
+    section.set("data", {**data_names, **new})
 
 
 def _const_exprs(addresses: list) -> list:
