@@ -173,10 +173,12 @@ def _run_command(argv: list[str], cwd: Path, out: io.BytesIO, err: io.BytesIO) -
 @contextmanager
 def _captured(out: io.BytesIO, err: io.BytesIO):
     """sys.stdout and sys.stderr writing into ``out`` and ``err`` (text as UTF-8, and bytes
-    through ``.buffer``, in the order written)."""
+    through ``.buffer``, in the order written), with a process's error handlers in a UTF-8
+    locale: strict for stdout (what a command prints there must be UTF-8 or escaped by
+    the command), backslashreplace for stderr."""
     saved = sys.stdout, sys.stderr
-    streams = [io.TextIOWrapper(b, encoding="utf-8", errors="backslashreplace", newline="\n",
-                                write_through=True) for b in (out, err)]
+    streams = [io.TextIOWrapper(b, encoding="utf-8", errors=errors, newline="\n", write_through=True)
+               for b, errors in ((out, "strict"), (err, "backslashreplace"))]
     sys.stdout, sys.stderr = streams
     try:
         yield

@@ -111,11 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     # as they pile up (about a tenth of laying out 100,000 spec entries).
     gc_was_on = gc.isenabled()
     gc.disable()
+    # A name may hold a lone surrogate (a spec's JSON \ud800, kept as the string it is):
+    # printed as its escape, as stderr does, not an encoding error after the output is saved
+    # (strict) nor a byte that is not UTF-8 (surrogateescape, Python's choice in a C locale).
+    errors = getattr(sys.stdout, "errors", None)
+    if errors in ("strict", "surrogateescape") and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    else:
+        errors = None
     try:
         return _run(args)
     finally:
         if gc_was_on:
             gc.enable()
+        if errors is not None:
+            sys.stdout.reconfigure(errors=errors)
 
 
 def _run(args) -> int:
