@@ -28,6 +28,7 @@ from ..symbols import SYMBOLS, global_zero_pointer
 from .data import MAX_SEGMENTS
 
 LOW_MEMORY = 1024  # optimizers may assume the first KiB is unused
+_RESERVE = "asc --memoryBase N, wasm-ld --global-base=N"  # how a build leaves room below its data
 MERGED_SEGMENT_NAME = "wasmem.static"  # the one segment of a layout past the segment limit
 _LABEL = operator.itemgetter(Block.__slots__.index("label"))  # a block table row's label
 I32 = 0x7F
@@ -146,8 +147,8 @@ def _after_data(m, lay, syms, data_stop, stack_top=None, unknown_below=None):
         raise RewriteError(
             "cannot place the data after the module's static data: it has no __heap_base global "
             "(optimized builds inline it as constants in code, so moving the heap is not safe). "
-            "Give an explicit --base ADDR in free memory below the static data, rebuild with "
-            "--memoryBase N to reserve room, or add the data before optimizing")
+            "Give an explicit --base ADDR in free memory below the static data, rebuild with room "
+            f"reserved below it ({_RESERVE}), or add the data before optimizing")
     heap = H["value"]
     _check_heap_base_is_read(m, H["global"], heap)
     cursor = D["value"] if D else _align4(data_stop or heap)
@@ -232,7 +233,7 @@ def _check_explicit(layout, base, data_start, data_stop, D, H, stack_top=None) -
         raise RewriteError(f"the objects would span {lo}..{hi}, above the module's static data "
                            f"({data_start}..{data_stop}), where its stack and heap are: it has no __heap_base "
                            "global to move past them (optimized builds inline it as constants). Choose a --base "
-                           "in free memory below the static data, rebuild with --memoryBase N to reserve room, "
+                           f"in free memory below the static data, rebuild with room reserved below it ({_RESERVE}), "
                            "or add the data before optimizing")
 
 
