@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+# validate and read keep wasmtime's compilation cache in the user's cache folder: the
+# suite leaves it alone (test_engine_cache.py turns it on in a folder of its own).
+os.environ.setdefault("WASMEM_NO_CACHE", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"

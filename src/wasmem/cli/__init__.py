@@ -171,7 +171,8 @@ def entrypoint() -> None:
     command built: the system takes the memory back at once, where Python would free a
     layout's 110,000 spec entries one by one (5% of `layout`) and finalize every module.
     Nothing is lost: outputs are written and closed before a command returns, and no
-    command registers exit handlers or keeps temporary files."""
+    command keeps temporary files or registers exit handlers (but host.instance's, which
+    only frees compiled modules)."""
     global _left
     _left = []
     code = main()

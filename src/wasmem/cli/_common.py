@@ -48,6 +48,16 @@ def read_input(path) -> bytes:
             return f.read()
 
 
+def use_engine_cache() -> None:
+    """validate and read keep compiled modules in wasmtime's cache on disk, as the wasmtime
+    CLI does; WASMEM_NO_CACHE=1 (any value but 0) keeps it off."""
+    import os
+
+    from ..host.instance import use_compilation_cache
+
+    use_compilation_cache(os.environ.get("WASMEM_NO_CACHE", "0") in ("", "0"))
+
+
 # Whether a rewrite may map its input: POSIX lets the output replace a mapped file
 # (--in-place), Windows refuses.
 MAP_REWRITES = sys.platform != "win32"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import about, print_json, read_input
+from ._common import about, print_json, read_input, use_engine_cache
 
 NAME = "read"
 HELP = "instantiate a module and decode the AssemblyScript object (or C data) at an exported global or an address"
@@ -45,6 +45,7 @@ def run(args) -> int:
     if c_abi and args.type is None:
         raise WasmError("--abi c: C data has no header to tell its type; give --type (cstring, a scalar "
                         "such as u32, or T[N] / bytes[N] with the count)")
+    use_engine_cache()
     data = read_input(args.file)
     with about(args.file):
         check_magic(data)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import WasmError
-from ._common import about, print_json, read_input
+from ._common import about, print_json, read_input, use_engine_cache
 
 NAME = "validate"
 HELP = "compile and instantiate a module in wasmtime with stub imports, optionally call an export"
@@ -47,6 +47,7 @@ def run(args) -> int:
     from ..host.instance import check_magic, validate
     from ..module import Module
 
+    use_engine_cache()
     func, texts = _split_invoke(args)
     data = read_input(args.file)
     with about(args.file):
