@@ -106,7 +106,16 @@ def engine():
 
 @functools.cache
 def _engine(cache: bool):
+    import atexit
+
     import wasmtime
+
+    # The engines and the modules kept compiled are freed before the interpreter's teardown,
+    # while wasmtime's own module can still free them (after it, each would say "Exception
+    # ignored"). Nothing else is lost where this never runs: the CLI's process ends without
+    # teardown (cli.entrypoint).
+    atexit.unregister(_release)
+    atexit.register(_release)
 
     config = wasmtime.Config()
     for feature in FEATURES:
@@ -392,6 +401,11 @@ def _valtypes(names):
 
 # -- instantiation -------------------------------------------------------------
 
+def _release() -> None:
+    _compiled.clear()
+    _engine.cache_clear()
+
+
 _COMPILED_KEPT = 4  # modules kept compiled in the process (a caller reading object after object)
 _compiled: dict = {}  # (engine, module bytes) -> wasmtime.Module, oldest first
 
@@ -414,14 +428,6 @@ def compile_module(wasm_bytes: bytes):
             raise EngineError(message, stage="compile", details=full) from e
         while len(_compiled) >= _COMPILED_KEPT:
             del _compiled[next(iter(_compiled))]
-        if not _compiled:
-            # Freed before the interpreter's teardown, while wasmtime's own module can still
-            # free them (after it, each says "Exception ignored"). Nothing else is lost where
-            # this never runs: the CLI's process ends without teardown (cli.entrypoint).
-            import atexit
-
-            atexit.unregister(_compiled.clear)
-            atexit.register(_compiled.clear)
     _compiled[key] = module  # (the newest last)
     return module
 
