@@ -274,6 +274,11 @@ def test_imported_memory_and_memory_option(capsys):
     assert code == 0 and json.loads(out)["value"] == ["ab", "cde", "", "ab"]
     code, _, err = run(capsys, STATICS, "words", "--memory", "1")
     assert code == 2 and "memory 1 does not exist or is not exported" in err
+    code, out, _ = run(capsys, STATICS, "words", "--memory", "0x0", "--json")
+    assert code == 0 and json.loads(out)["value"] == ["ab", "cde", "", "ab"]
+    for text in ("²", "0xZZ", "01"):  # (not numbers: names, which no memory has)
+        code, _, err = run(capsys, STATICS, "words", "--memory", text)
+        assert code == 2 and f"no memory export or import named {text!r}" in err, err
 
 
 # -- every object asc laid out in the layout fixtures (7 versions), read back ------------
@@ -364,6 +369,7 @@ def test_read_c_refuses_what_the_memory_does_not_hold():
             read_c(mem, address, type_)
     for type_, message in [("i32[]", r"give the count, as in i32\[4\]"), ("bytes", r"as in bytes\[4\]"),
                            ("cstring[2]", "a cstring runs to its NUL"), ("u8[two]", "the count must be a number"),
+                           ("u8[²]", "the count must be a number"),
                            ("string", "unknown type 'string' for the c abi")]:
         with pytest.raises(LayoutError, match=message):
             read_c(mem, 16, type_)

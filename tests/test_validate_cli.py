@@ -137,6 +137,8 @@ def test_invoke_argument_types(capsys, tmp_path):
     assert (code, doc["results"]) == (0, [-1, -16, 1.5, 3.0])
     code, out, _ = run(capsys, path, "--invoke", "mix", "-1", "18446744073709551615", "-inf", "1e300")
     assert out.splitlines()[-1] == "mix(-1, 18446744073709551615, -inf, 1e300) = -1, -1, -inf, 1e+300"
+    code, doc, _ = run_json(capsys, path, "--invoke", "mix", "1", "1", "3.4028235e38", "-infinity")
+    assert (code, doc["results"][2:]) == (0, [3.4028234663852886e38, "-inf"])  # (the largest f32)
     assert run_json(capsys, path, "--invoke", "nan")[1]["results"] == ["nan"]
     assert run_json(capsys, path, "--invoke", "inf")[1]["results"] == ["-inf"]
 
@@ -148,6 +150,9 @@ def test_invoke_argument_types(capsys, tmp_path):
     (["--invoke", "mix", "1.5", "1", "1", "1"], "not an integer for i32: '1.5' (decimal or 0x hex)"),
     (["--invoke", "mix", "0x100000000", "1", "1", "1"], "mix: argument 0 = 4294967296 does not fit i32"),
     (["--invoke", "mix", "1", "1", "x", "1"], "not a number for f32: 'x'"),
+    (["--invoke", "mix", "1", "1", "3.5e38", "1"], "'3.5e38' is out of range for f32 (infinity is spelled inf)"),
+    (["--invoke", "mix", "1", "1", "1", "1e999"], "'1e999' is out of range for f64 (infinity is spelled inf)"),
+    (["--invoke", "mix", "1", "1", "1", "0x1p99999"], "'0x1p99999' is out of range for f64 (infinity is spelled inf)"),
 ])
 def test_invoke_usage_errors_are_exit_2(capsys, tmp_path, argv, message):
     path = write(tmp_path, "mix.wasm", wat(MIX))

@@ -58,8 +58,7 @@ def run(args) -> int:
                 _check_type(args.type)
         host = instantiate(data)
         address, export = target_address(host, args.target)
-        memory = int(args.memory, 0) if args.memory.isdigit() or args.memory.startswith("0x") else args.memory
-        mem = host.memory(memory)
+        mem = host.memory(_index_or_name(args.memory))
         try:
             obj = read_c(mem, address, args.type) if c_abi else read_at(mem, address, abi, rtti, args.type)
         except ReadError as e:
@@ -117,3 +116,11 @@ def summary(obj, export: str | None = None) -> str:
     name = f"{export} = " if export else ""
     rt_id = "" if obj.rt_id is None else f"rtId {obj.rt_id}, "
     return f"{name}{obj.type} at 0x{obj.address:x} ({rt_id}{counted(obj.size, 'byte')}): {value}"
+
+
+def _index_or_name(text: str):
+    """--memory: an index (decimal or 0x) where the text reads as one, else a name."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        return text

@@ -336,13 +336,20 @@ def parse_value(text: str, valtype: str):
         except ValueError:
             raise WasmError(f"not an integer for {valtype}: {text!r} (decimal or 0x hex)") from None
     if valtype in ("f32", "f64"):
+        import struct
+
         t = text.strip().lower()
         try:
-            if t.lstrip("+-").startswith("0x"):
-                return float.fromhex(t)
-            return float(t)
+            value = float.fromhex(t) if t.lstrip("+-").startswith("0x") else float(t)
+            if valtype == "f32":
+                struct.pack("<f", value)  # (OverflowError where it rounds past the largest f32)
         except ValueError:
             raise WasmError(f"not a number for {valtype}: {text!r}") from None
+        except OverflowError:  # (float.fromhex of 0x1p9999)
+            value = math.inf
+        if math.isinf(value) and "inf" not in t:  # (float("1e999") is inf: a number too large, not inf)
+            raise WasmError(f"{text!r} is out of range for {valtype} (infinity is spelled inf)")
+        return value
     if text == "null":
         return None
     raise WasmError(f"cannot pass {text!r} for a parameter of type {valtype}")

@@ -283,7 +283,7 @@ def parse_c_type(type_: str):
         head, n = head.strip(), n.strip()
         if head == "cstring":
             raise LayoutError(f"{type_!r}: a cstring runs to its NUL; give cstring, or bytes[N] for N bytes")
-        if not n.isdigit():
+        if not (n.isascii() and n.isdigit()):  # (str.isdigit alone takes "²", which int() refuses)
             raise LayoutError(f"{type_!r}: " + ("the count must be a number" if n else
                                                 "C data has no header to give its length: give the count")
                               + f", as in {head}[4]")
