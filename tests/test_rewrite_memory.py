@@ -76,6 +76,27 @@ def test_import_memory_refusals(module, kwargs, message):
     assert message in str(e.value)
 
 
+@pytest.mark.parametrize("rewrite,kwargs,message", [
+    (import_memory, {"name": "mem\ud800"}, "the import's name 'mem\\ud800' is not UTF-8 text"),
+    (import_memory, {"module": "\udcff"}, "the import's module name '\\udcff' is not UTF-8 text"),
+    (export_memory, {"name": "\udcfe"}, "the export name '\\udcfe' is not UTF-8 text"),
+])
+def test_a_name_that_is_not_utf8_is_refused_before_anything_changes(rewrite, kwargs, message):
+    data = wat("(module (memory 1))")
+    m = Module.from_bytes(data)
+    with pytest.raises(RewriteError) as e:
+        rewrite(m, **kwargs)
+    assert message in str(e.value)
+    assert m.to_bytes() == data
+
+
+def test_a_name_from_the_command_line_that_is_not_utf8(tmp_path, capsys):
+    # (a byte that is not UTF-8 in argv reaches Python as a lone surrogate: '\xff' -> '\udcff')
+    rc, out = cli(tmp_path, "import-memory", "--name", "\udcff", module=wat("(module (memory 1))"))
+    assert rc == 2 and not out.exists()
+    assert "the import's name '\\udcff' is not UTF-8 text" in capsys.readouterr().err
+
+
 def test_a_smaller_initial_size_keeps_the_stack_and_data_inside():
     m = Module.from_bytes(wat('(module (memory 3) (global $__stack_pointer (mut i32) (i32.const 70000)))'))
     assert set_memory(m, initial=2)["limits"]["min"] == 2  # 131072 bytes still hold it

@@ -101,6 +101,8 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
 
     Returns a report: {"memory": old index, "index": new index, "limits", "gaps", "zero_filled"}.
     """
+    _check_name(module, "the import's module name")
+    _check_name(name, "the import's name")
     index, mem = _memory_at(m, memory, defined=True)
     lim = new_limits(mem.limits, initial=initial, maximum=maximum, shared=shared)
     if lim.min < mem.limits.min:  # a smaller memory may no longer hold the data, stack and heap
@@ -151,6 +153,7 @@ def define_memory(m, *, memory: int | None = None) -> dict:
 
 
 def export_memory(m, *, memory: int = 0, name: str = "memory") -> dict:
+    _check_name(name, "the export name")
     index, mem = _memory_at(m, memory)
     _check_export_name(m, name, "memory", index)
     if name not in m.exports_of("memory", index):
@@ -169,6 +172,17 @@ def set_memory(m, *, memory: int = 0, initial: int | None = None, maximum=UNCHAN
         check_initial_size(m, index, lim)
     _set_limits(mem, lim)
     return {"memory": index, "limits": _limits_doc(lim)}
+
+
+def _check_name(text, what: str) -> None:
+    """A name in a module is UTF-8: refused where it cannot be, before anything changes."""
+    if not isinstance(text, str):
+        raise RewriteError(f"{what} must be a string, not {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RewriteError(f"{what} {text!r} is not UTF-8 text, as every name in a module is (a lone "
+                           "surrogate; on the command line, bytes that are not UTF-8)") from None
 
 
 def _limits_doc(lim: Limits) -> dict:
