@@ -376,6 +376,10 @@ def speedup_row(report, name, size, command, m: Measure, slow: Measure, slow_nam
         row.ratio = slow.ms / m.ms
         row.ratio_text = f"{row.ratio:.1f}x faster"
         row.ok = row.ratio >= factor
+        if len(m.samples_ms) > 1 and len(slow.samples_ms) > 1:
+            # the machine's noise, read off the samples: the ratio's extremes over every pairing
+            low, high = min(slow.samples_ms) / max(m.samples_ms), max(slow.samples_ms) / min(m.samples_ms)
+            row.note = f"samples pair to {low:.1f}-{high:.1f}x"
     return row
 
 
