@@ -261,7 +261,7 @@ def _check_export_names(m, names: list) -> None:
         raise RewriteError(f"an object named {min(runtime)!r} would be exported under the name of a runtime "
                            "symbol, which tools (wasmem's symbol search among them) take for the module's own; "
                            "rename the object or use --no-export")
-    if not _is_utf8(distinct):
+    if not _is_utf8(names):  # (the list: joining the set would cost ten times as much)
         for name in names:  # the first such name, in object order
             if not _is_utf8((name,)):
                 raise RewriteError(f"an object named {name!r} cannot be exported: an export name is UTF-8, "
