@@ -210,4 +210,15 @@ def test_a_long_compile_is_announced_on_a_terminal_only(capsys, monkeypatch, tmp
     code, out, err = run(capsys, path)
     assert code == 0 and out.startswith(f"{path}: valid, instantiated")
     announced = tty and size == 1  # (this module has a few bytes of code)
-    assert err == ("wasmem: compiling 0.0 MB of code in wasmtime...\n" if announced else "")
+    assert err == ("wasmem: compiling 0.0 MB of code in wasmtime...\n" if announced else "")  # (WASMEM_NO_CACHE)
+    monkeypatch.setenv("WASMEM_NO_CACHE", "0")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    try:
+        code, out, err = run(capsys, path)
+    finally:
+        from wasmem.host import instance
+
+        instance.use_compilation_cache(False)
+        instance._engine.cache_clear()  # (no engine of this test's folder for the others)
+    assert code == 0
+    assert err == ("wasmem: compiling 0.0 MB of code in wasmtime, unless its cache has it...\n" if announced else "")

@@ -56,8 +56,11 @@ def run(args) -> int:
         code = m.section(10)
         if code is not None and len(code.payload) >= PROGRESS_CODE_SIZE and sys.stderr.isatty():
             # wasmtime compiles about a megabyte of code a second here: say why nothing happens
-            print(f"wasmem: compiling {len(code.payload) / 1e6:.1f} MB of code in wasmtime...", file=sys.stderr,
-                  flush=True)
+            from ..host.instance import compilation_cache_on
+
+            cached = ", unless its cache has it" if compilation_cache_on() else ""
+            print(f"wasmem: compiling {len(code.payload) / 1e6:.1f} MB of code in wasmtime{cached}...",
+                  file=sys.stderr, flush=True)
         report = validate(data, dirty_memory=args.dirty_memory, invoke=func, args=texts)
     if args.json:
         print_json(report.to_json())

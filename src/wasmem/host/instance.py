@@ -100,6 +100,10 @@ def use_compilation_cache(enabled: bool = True) -> None:
     _settings["cache"] = bool(enabled)
 
 
+def compilation_cache_on() -> bool:
+    return _settings["cache"]
+
+
 def engine():
     """The shared wasmtime Engine with every supported proposal enabled."""
     return _engine(_settings["cache"])
