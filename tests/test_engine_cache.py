@@ -72,3 +72,15 @@ def test_turning_the_cache_on_compiles_with_an_engine_of_its_own(monkeypatch, tm
         assert instantiate(data).exports.keys() == {"g"}
     finally:
         instance._engine.cache_clear()  # (no engine of this test's folder for the others)
+
+
+def test_a_cache_folder_that_cannot_be_made_leaves_the_cache_off_with_one_warning(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    env = {k: v for k, v in os.environ.items() if k != "WASMEM_NO_CACHE"}
+    env["XDG_CACHE_HOME"] = str(blocker / "cache")  # (under a file: no folder can be made there)
+    run = _wasmem("validate", str(MODULE), env=env)
+    assert run.returncode == 0 and run.stdout.startswith(f"{MODULE}: valid, instantiated")
+    [line] = run.stderr.splitlines()  # (one line: wasmtime's cause joined on)
+    assert line.startswith(f"wasmem: warning: wasmtime's compilation cache is off: failed to create cache "
+                           f"directory: {blocker}"), line

@@ -133,7 +133,8 @@ def _engine(cache: bool):
         try:
             config.cache = True
         except wasmtime.WasmtimeError as e:  # (no cache folder to be had: compile every time)
-            warnings.warn(f"wasmtime's compilation cache is off: {e}", WasmWarning, stacklevel=3)
+            warnings.warn(f"wasmtime's compilation cache is off: {engine_message(e)[0]}", WasmWarning,
+                          stacklevel=3)
     return wasmtime.Engine(config)
 
 
