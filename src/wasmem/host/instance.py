@@ -440,7 +440,7 @@ def compile_module(wasm_bytes: bytes):
             message, full = engine_message(e)
             raise EngineError(message, stage="compile", details=full) from e
         while len(_compiled) >= _COMPILED_KEPT:
-            del _compiled[next(iter(_compiled))]
+            _compiled.pop(next(iter(_compiled), None), None)  # (another thread may evict the same)
     _compiled[key] = module  # (the newest last)
     return module
 
