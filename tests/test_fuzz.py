@@ -92,3 +92,34 @@ def test_mutations_raise_only_wasm_errors(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # gap warnings are expected here
         exercise(data)
+
+
+COMMANDS_IN_WASMTIME = [["validate"], ["validate", "--dirty-memory", "--json"], ["read", "__rtti_base"],
+                        ["read", "0x40", "--type", "string"], ["read", "16", "--abi", "c", "--type", "i32[4]"]]
+
+
+@pytest.mark.skipif(not SEEDS, reason="no seed modules (fixtures and corpus absent)")
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(mutated(), st.sampled_from(COMMANDS_IN_WASMTIME))
+def test_mutations_through_validate_and_read_end_cleanly(tmp_path, data, command):
+    """What wasmtime is given: exit 0, 1 or 2 and one line of error, never an internal error."""
+    import io
+
+    from wasmem.cli import main
+    from wasmem.testing import _captured
+
+    path = tmp_path / "in.wasm"
+    path.write_bytes(data)
+    out, err = io.BytesIO(), io.BytesIO()
+    with _captured(out, err):
+        code = main([command[0], str(path), *command[1:]])
+    text = err.getvalue().decode()
+    assert code in (0, 1, 2), (command, text)
+    assert "internal error" not in text and "Traceback" not in text, (command, text)
+    lines = text.splitlines()
+    assert all(line.startswith(("wasmem: error: ", "wasmem: warning: ")) for line in lines), (command, text)
+    errors = sum(line.startswith("wasmem: error: ") for line in lines)
+    # (exit 1, found wanting, is an error line, or in --json the document's "error")
+    assert errors == (code == 2) or (code == 1 and errors <= 1), (command, text)
