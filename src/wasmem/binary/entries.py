@@ -156,6 +156,16 @@ def encode_name(text: str) -> bytes:
     return encode_u(len(data)) + data
 
 
+def names_are_utf8(texts) -> bool:
+    """Whether encode_name can spell each of ``texts``: no lone surrogate (one C-level encode
+    of them all; joined, two lone surrogates stay two, never a pair)."""
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def encode_limits(flags: int, lo: int, hi, page) -> bytes:
     out = bytes((flags,)) + encode_u(lo)
     if flags & LIMITS_MAX:

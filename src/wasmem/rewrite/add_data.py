@@ -18,7 +18,7 @@ import operator
 import warnings
 from itertools import repeat
 
-from ..binary.entries import encode_export, encode_globaltype
+from ..binary.entries import encode_export, encode_globaltype, names_are_utf8
 from ..binary.leb import encode_s, encode_u
 from ..binary.valtypes import KIND_CODES
 from ..errors import DecodeError, RewriteError, WasmWarning, counted
@@ -261,9 +261,9 @@ def _check_export_names(m, names: list) -> None:
         raise RewriteError(f"an object named {min(runtime)!r} would be exported under the name of a runtime "
                            "symbol, which tools (wasmem's symbol search among them) take for the module's own; "
                            "rename the object or use --no-export")
-    if not _is_utf8(names):  # (the list: joining the set would cost ten times as much)
+    if not names_are_utf8(names):  # (the list: joining the set would cost ten times as much)
         for name in names:  # the first such name, in object order
-            if not _is_utf8((name,)):
+            if not names_are_utf8((name,)):
                 raise RewriteError(f"an object named {name!r} cannot be exported: an export name is UTF-8, "
                                    "which has no lone surrogates; rename the object or use --no-export")
     taken = {name for name, _, _, _ in m.export_rows()}
@@ -272,16 +272,6 @@ def _check_export_names(m, names: list) -> None:
             if name in taken:
                 raise RewriteError(f"an export named {name!r} already exists; rename the object or use --no-export")
             taken.add(name)
-
-
-def _is_utf8(names) -> bool:
-    """Whether every name encodes as UTF-8: no lone surrogate (one C-level encode of all;
-    joined, two lone surrogates stay two, never a pair)."""
-    try:
-        "".join(names).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _export_objects(m, names: list, addresses: list) -> None:
@@ -315,8 +305,8 @@ def _name_segments(m, first: int, layout, labels: list | None) -> None:
     if labels is None:
         labels = list(map(_LABEL, layout.block_table()))
     new = {i: label for i, label in enumerate(labels, first) if label is not None}
-    if not _is_utf8(new.values()):
-        new = {i: label for i, label in new.items() if _is_utf8((label,))}
+    if not names_are_utf8(new.values()):
+        new = {i: label for i, label in new.items() if names_are_utf8((label,))}
     section.set("data", {**data_names, **new})
 
 

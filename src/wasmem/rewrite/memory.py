@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..binary.entries import names_are_utf8
 from ..errors import RewriteError, WasmWarning, counted
 from ..model import Import, Limits, Memory
 from .data import check_initial_size, static_gaps, static_tail, zero_fill as _zero_fill
@@ -178,11 +179,9 @@ def _check_name(text, what: str) -> None:
     """A name in a module is UTF-8: refused where it cannot be, before anything changes."""
     if not isinstance(text, str):
         raise RewriteError(f"{what} must be a string, not {type(text).__name__}")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    if not names_are_utf8((text,)):
         raise RewriteError(f"{what} {text!r} is not UTF-8 text, as every name in a module is (a lone "
-                           "surrogate; on the command line, bytes that are not UTF-8)") from None
+                           "surrogate; on the command line, bytes that are not UTF-8)")
 
 
 def _limits_doc(lim: Limits) -> dict:
