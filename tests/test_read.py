@@ -348,6 +348,17 @@ def test_every_object_asc_laid_out_reads_back(layout_hosts, case, obj, address):
 
 # -- C data (read --abi c): no header, so the type and count come from --type ------------
 
+def test_a_c_string_longer_than_one_read_decodes_says_so(monkeypatch):
+    import wasmem.host.read as read_module
+
+    host = instantiate(wat('(module (memory (export "memory") 1) (data (i32.const 16) "okay\\00"))'))
+    monkeypatch.setattr(read_module, "MAX_DECODED", 4)
+    with pytest.raises(ReadError, match=r"no NUL from 0x10 in the 4 bytes one read decodes: not a C string"):
+        read_module.read_c(host.memory(0), 16, "cstring")
+    monkeypatch.setattr(read_module, "MAX_DECODED", 5)
+    assert read_module.read_c(host.memory(0), 16, "cstring").value == "okay"
+
+
 def test_read_c_refuses_what_the_memory_does_not_hold():
     from wasmem.errors import LayoutError
     from wasmem.host.read import read_c

@@ -312,7 +312,9 @@ def read_c(mem, address: int, type_: str) -> ObjectRead:
             raise ReadError(f"0x{address:x} is outside the memory (size 0x{mem.data_len():x})", address)
         while True:
             if at >= end:
-                raise ReadError(f"no NUL from 0x{address:x} to the end of the memory: not a C string", address)
+                where = ("to the end of the memory" if end == mem.data_len() else
+                         f"in the {MAX_DECODED} bytes one read decodes")
+                raise ReadError(f"no NUL from 0x{address:x} {where}: not a C string", address)
             chunk = read_checked(mem, at, min(_CSTRING_CHUNK, end - at), "cstring")
             nul = chunk.find(0)
             if nul >= 0:
