@@ -4,7 +4,6 @@ error, and no output file left behind by a failed rewrite."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import FIXTURES
 from wasmem.cli import _available_commands, fastargs, main
+from wasmem.testing import _captured
 
 MODULE = str(FIXTURES / "add-data" / "0.28.20-objects" / "module.wasm")
 SPEC = str(FIXTURES / "add-data" / "0.28.20-objects" / "spec.toml")
@@ -52,15 +52,13 @@ def test_any_command_line_ends_cleanly(tmp_path, data):
     out = tmp_path / "out.wasm"
     out.unlink(missing_ok=True)
     argv = data.draw(command_lines(str(out)))
-    err = io.StringIO()
-    # stdout as a process has it in a UTF-8 locale: what is printed there must be UTF-8
-    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(err):
+    printed, err = io.BytesIO(), io.BytesIO()
+    with _captured(printed, err):  # (the streams as a process has them: what stdout gets must be UTF-8)
         try:
             code = main(argv)
         except SystemExit as e:  # argparse's usage errors
             code = e.code
-    text = err.getvalue()
+    text = err.getvalue().decode()
     assert code in (0, 1, 2), (argv, text)
     assert "Traceback" not in text and "internal error" not in text, (argv, text)
     if code == 2:
