@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -296,6 +297,61 @@ def test_same_name_memory_imports_of_different_types_get_one_memory_each():
     raws = [m.raw for m in h.imported_memories]
     assert raws[0] is raws[2] and raws[0] is not raws[1]
     assert raws[1].type(h.store).limits.max == 2
+
+
+# Types wasmtime-py 50 cannot convert: asked the kind of a v128 or GC reference value
+# type, it aborts the process (a Rust panic); the host reads them from the module instead.
+UNPASSABLE = """(module
+  (type $t (func))
+  (import "env" "abort" (func (param v128)))
+  (import "env" "seed" (func $seed (result f64)))
+  (global (export "vec") v128 (v128.const i32x4 1 2 3 4))
+  (global (export "ref") (ref null $t) (ref.null $t))
+  (global (export "num") i64 (i64.const -2))
+  (func (export "takes_v128") (param v128) (result i32) (i32.const 7))
+  (func (export "gives_v128") (result v128) (v128.const i32x4 0 0 0 0))
+  (func (export "takes_ref") (param (ref null $t)))
+  (func (export "gives_any") (result anyref) (ref.null any))
+  (func (export "gives_func") (result funcref) (ref.null func))
+  (func (export "seed") (result f64) (call $seed)))"""
+
+
+def test_values_wasmtime_py_cannot_pass_are_refused_not_fatal():
+    h = instantiate(wat(UNPASSABLE))
+    assert h.call("seed") == [0x5EED]  # env.seed matched by its signature from the module; env.abort did not
+    assert h.stubs == ["env.abort (func)", "env.seed (func)"]
+    for name, message in (("takes_v128", "parameter 0 has type v128"), ("gives_v128", "result 0 has type v128"),
+                          ("takes_ref", "parameter 0 has type (ref null 0)"),
+                          ("gives_any", "result 0 has type anyref")):
+        with pytest.raises(WasmError, match=r"cannot call %s: %s, which wasmtime's Python API cannot pass "
+                                            r"\(i32, i64, f32, f64, funcref and externref only\)" % (name, re.escape(message))):
+            h.call(name)
+        with pytest.raises(WasmError, match="cannot call"):
+            h.callable_params(name)
+    assert h.call("gives_func") == [None]
+    assert h.param_types("takes_ref") == ["(ref null 0)"] and h.param_types("takes_v128") == ["v128"]
+    assert str(h.signature("gives_v128")) == "[] -> [v128]"
+    assert h.global_value("num") == -2
+    assert h.global_type("vec") == "v128"
+    for name, t in (("vec", "v128"), ("ref", "(ref null 0)")):
+        with pytest.raises(WasmError, match=f"export '{name}' is a global of type {re.escape(t)}, which "):
+            h.global_value(name)
+
+
+def test_validate_refuses_to_call_what_it_cannot_pass():
+    with pytest.raises(WasmError, match="cannot call takes_v128: parameter 0 has type v128"):
+        validate(wat(UNPASSABLE), invoke="takes_v128", args=["0"])
+
+
+def test_one_name_imported_as_two_kinds_is_a_link_error():
+    # The linker holds one item per name: the second import would get the first's item
+    # (a shared memory there made wasmtime-py fail with a ctypes TypeError).
+    wasm = wat("""(module (import "" "" (memory 1 1 shared)) (import "" "" (table 1 funcref)))""")
+    with pytest.raises(EngineError) as e:
+        instantiate(wasm)
+    assert e.value.stage == "link"
+    assert e.value.message == ("cannot provide the table import `::`: the module also imports that name as a "
+                               "memory, and wasmtime's linker holds one item per name")
 
 
 # -- failures are EngineErrors with the engine's message ------------------------------

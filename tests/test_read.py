@@ -130,6 +130,18 @@ def test_usage_errors_are_exit_2(capsys, argv, message):
     assert code == 2 and out == "" and message in err, err
 
 
+def test_a_global_of_another_type_is_exit_2(capsys, tmp_path):
+    # (asking wasmtime-py for a v128 global's type would abort the process)
+    from test_host_instance import UNPASSABLE
+
+    path = tmp_path / "types.wasm"
+    path.write_bytes(wat(UNPASSABLE))
+    for name, t in (("vec", "v128"), ("ref", "(ref null 0)"), ("num", "i64")):
+        code, out, err = run(capsys, path, name, "--as-version", "0.28")
+        assert (code, out) == (2, "")
+        assert err == f"wasmem: error: {path}: export '{name}' is a global of type {t}, not an i32 address\n"
+
+
 def test_unreadable_input_is_exit_2(capsys, tmp_path):
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"\0asn\1\0\0\0")

@@ -222,3 +222,19 @@ def test_a_long_compile_is_announced_on_a_terminal_only(capsys, monkeypatch, tmp
         instance._engine.cache_clear()  # (no engine of this test's folder for the others)
     assert code == 0
     assert err == ("wasmem: compiling 0.0 MB of code in wasmtime, unless its cache has it...\n" if announced else "")
+
+
+def test_types_wasmtime_py_cannot_pass_are_exit_2_not_a_crash(capsys, tmp_path):
+    # wasmtime-py 50 aborts the process on a v128 parameter (a Rust panic): refused before the call
+    from test_host_instance import UNPASSABLE
+
+    path = write(tmp_path, "types.wasm", wat(UNPASSABLE))
+    for func, what in (("takes_v128", "parameter 0 has type v128"), ("gives_v128", "result 0 has type v128")):
+        code, out, err = run(capsys, path, "--invoke", func, *(["0"] if func == "takes_v128" else []))
+        assert (code, out) == (2, "")
+        assert err == (f"wasmem: error: {path}: cannot call {func}: {what}, which wasmtime's Python API cannot "
+                       "pass (i32, i64, f32, f64, funcref and externref only)\n")
+    code, out, err = run(capsys, path, "--invoke", "gives_func")
+    assert (code, out.splitlines()[-1], err) == (0, "gives_func() = null", "")
+    code, doc, _ = run_json(capsys, path, "--invoke", "seed")
+    assert (code, doc["results"]) == (0, [24301.0])

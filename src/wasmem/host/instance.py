@@ -196,6 +196,19 @@ def _kind(extern_type) -> str:
     return "unknown"
 
 
+def _linked(linker, store, imp, imports):
+    """The linker's item for an import we did not make, which must be of the import's kind.
+    The linker holds one item per name: where the module imports one name as two kinds,
+    the second would get the first's item (and a shared memory there trips wasmtime-py)."""
+    extern = linker.get(store, imp.module, imp.name)
+    kind, got = _kind(imp.type), _kind_of_extern(extern)
+    if got != kind:
+        raise EngineError(f"cannot provide the {kind} import `{imp.module}::{imp.name}`: the module also "
+                          f"imports that name as a {got}, and wasmtime's linker holds one item per name",
+                          stage="link")
+    return extern
+
+
 # -- instance ----------------------------------------------------------------
 
 class HostInstance:
@@ -243,10 +256,22 @@ class HostInstance:
         return LinearMemory(self.exports[name], self.store, name=name)
 
     def _memory_export_name(self, index: int) -> str | None:
+        names = self.parsed.exports_of("memory", index)
+        return names[0] if names else None
+
+    @functools.cached_property
+    def parsed(self):
+        """The module's own decoding (wasmem.Module): where the host needs a type, it reads
+        it here, never from wasmtime-py (see binary/types.py)."""
         from ..module import Module
 
-        names = Module.from_bytes(self.wasm_bytes).exports_of("memory", index)
-        return names[0] if names else None
+        return Module.from_bytes(self.wasm_bytes)
+
+    @functools.cached_property
+    def _signatures(self) -> list:
+        from ..binary.types import function_signatures
+
+        return function_signatures(self.parsed)
 
     # -- exports
     def export(self, name: str):
@@ -261,7 +286,22 @@ class HostInstance:
         g = self.export(name)
         if not isinstance(g, wasmtime.Global):
             raise WasmError(f"export {name!r} is a {_kind_of_extern(g)}, not a global")
+        t = self.global_type(name)
+        if t not in _PASSABLE:
+            from ..binary.types import type_name
+
+            raise WasmError(f"export {name!r} is a global of type {type_name(t)}, which wasmtime's Python API "
+                            f"cannot read ({_PASSABLE_TEXT} only)")
         return g.value(self.store)
+
+    def global_type(self, name: str):
+        """The value type of exported global ``name``: a name (``i32``...) or a RefType."""
+        from ..binary.types import global_valtype
+
+        for e in self.parsed.exports:
+            if e.name == name and e.kind == "global":
+                return global_valtype(self.parsed.globals[e.index].valtype)
+        raise WasmError(f"the module has no global export named {name!r}")
 
     def func(self, name: str):
         import wasmtime
@@ -271,8 +311,32 @@ class HostInstance:
             raise WasmError(f"export {name!r} is a {_kind_of_extern(f)}, not a function")
         return f
 
+    def signature(self, name: str):
+        """What exported function ``name`` takes and returns (a binary.types.Signature)."""
+        self.func(name)  # (the export exists and is a function)
+        for e in self.parsed.exports:
+            if e.name == name and e.kind == "func":
+                return self._signatures[e.index]
+        raise WasmError(f"the module has no function export named {name!r}")  # (not reached)
+
+    def callable_params(self, name: str) -> list[str]:
+        """The parameter types of exported function ``name``, which this host can call: WasmError
+        where a parameter or result has a type wasmtime-py cannot convert (it would abort the
+        process on a v128 parameter, and fail on a v128 or GC reference result)."""
+        from ..binary.types import type_name
+
+        sig = self.signature(name)
+        for what, values in (("parameter", sig.params), ("result", sig.results)):
+            for i, t in enumerate(values):
+                if t not in _PASSABLE:
+                    raise WasmError(f"cannot call {name}: {what} {i} has type {type_name(t)}, which wasmtime's "
+                                    f"Python API cannot pass ({_PASSABLE_TEXT} only)")
+        return list(sig.params)
+
     def param_types(self, name: str) -> list[str]:
-        return [str(t) for t in self.func(name).type(self.store).params]
+        from ..binary.types import type_name
+
+        return [type_name(t) for t in self.signature(name).params]
 
     def call(self, name: str, *args) -> list:
         """Call an exported function; always returns the list of results.
@@ -281,7 +345,7 @@ class HostInstance:
         A trap raises EngineError(stage="call"), abort() an AbortError.
         """
         f = self.func(name)
-        types = [str(t) for t in f.type(self.store).params]
+        types = self.callable_params(name)
         if len(args) != len(types):
             raise WasmError(f"{name} takes {len(types)} argument(s) ({', '.join(types) or 'none'}), "
                             f"{len(args)} given")
@@ -295,9 +359,8 @@ class HostInstance:
                 raise
             message, full = engine_message(e)
             raise EngineError(message, stage="call", details=full) from e
-        if result is None:
-            return []
-        return list(result) if isinstance(result, list) else [result]
+        n = len(self.signature(name).results)  # (a single null reference comes back as None too)
+        return [] if n == 0 else [result] if n == 1 else list(result)
 
 
 def _kind_of_extern(x) -> str:
@@ -312,6 +375,9 @@ def _kind_of_extern(x) -> str:
 
 
 _INT_BITS = {"i32": 32, "i64": 64}
+# The value types wasmtime-py converts both ways (its wasmtime_val_t kinds).
+_PASSABLE = frozenset(("i32", "i64", "f32", "f64", "funcref", "externref"))
+_PASSABLE_TEXT = "i32, i64, f32, f64, funcref and externref"
 
 
 def _fit(value, valtype: str, func: str, index: int):
@@ -490,10 +556,10 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
                 own[pos] = memories[ident]
                 host.imported_memories.append(LinearMemory(memories[ident], store, name=key))
             elif kind == "func" and (imp.module, imp.name) in as_funcs:
-                # Only these few names have their signature inspected: asking
-                # for the params of an arbitrary import may abort the process.
+                # (the signature as the module's bytes give it: wasmtime-py's types may abort the process)
                 params, results, fn, caller = as_funcs[(imp.module, imp.name)]
-                if [str(t) for t in ty.params] == params and [str(t) for t in ty.results] == results:
+                sig = host._signatures[sum(1 for i in imports[:pos] if _kind(i.type) == "func")]
+                if sig is not None and list(sig.params) == params and list(sig.results) == results:
                     func = wasmtime.Func(store, wasmtime.FuncType(_valtypes(params), _valtypes(results)),
                                          fn, access_caller=caller)
                     linker.define(store, imp.module, imp.name, func)
@@ -503,7 +569,7 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
                             "which the module does not import as a memory")
         linker.define_unknown_imports_as_traps(module)
         linker.define_unknown_imports_as_default_values(store, module)
-        externs = [own[pos] if pos in own else linker.get(store, imp.module, imp.name)
+        externs = [own[pos] if pos in own else _linked(linker, store, imp, imports)
                    for pos, imp in enumerate(imports)]
     except wasmtime.WasmtimeError as e:
         message, full = engine_message(e)
@@ -612,7 +678,7 @@ def validate(wasm_bytes: bytes, *, dirty_memory: bool = False, invoke: str | Non
         report.instantiated = True
         if invoke is not None:
             report.invoked = invoke
-            types = host.param_types(invoke)
+            types = host.callable_params(invoke)
             if len(args) != len(types):
                 raise WasmError(f"{invoke} takes {len(types)} argument(s) "
                                 f"({', '.join(types) or 'none'}), {len(args)} given")

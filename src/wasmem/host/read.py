@@ -380,10 +380,12 @@ def target_address(host, target: str) -> tuple[int, str | None]:
     if raw is not None:
         if not isinstance(raw, wasmtime.Global):
             raise WasmError(f"export {target!r} is not a global holding an address")
-        value = raw.value(host.store)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise WasmError(f"export {target!r} is a {raw.type(host.store).content} global, not an i32 address")
-        return value & 0xFFFFFFFF, target
+        t = host.global_type(target)
+        if t != "i32":  # (asked of the module: wasmtime-py may abort on a v128 or GC type)
+            from ..binary.types import type_name
+
+            raise WasmError(f"export {target!r} is a global of type {type_name(t)}, not an i32 address")
+        return raw.value(host.store) & 0xFFFFFFFF, target
     try:
         return int(target, 0), None
     except ValueError:
