@@ -140,6 +140,11 @@ def test_a_global_of_another_type_is_exit_2(capsys, tmp_path):
         code, out, err = run(capsys, path, name, "--as-version", "0.28")
         assert (code, out) == (2, "")
         assert err == f"wasmem: error: {path}: export '{name}' is a global of type {t}, not an i32 address\n"
+    # without RTTI the version is unknown, which matters only once there is an object to read
+    code, out, err = run(capsys, path, "__rtti_base")
+    assert (code, out) == (2, "")
+    assert err == (f"wasmem: error: {path}: no exported global named '__rtti_base' and not an address "
+                   "(decimal or 0x); exported globals: num, ref, vec\n")
 
 
 def test_unreadable_input_is_exit_2(capsys, tmp_path):

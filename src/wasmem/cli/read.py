@@ -39,7 +39,6 @@ def run(args) -> int:
     from ..host.objects import ReadError
     from ..errors import WasmError
     from ..host.read import module_abi, read_at, read_c, target_address
-    from ..module import Module
 
     c_abi = args.abi == "c"
     if c_abi and args.type is None:
@@ -49,15 +48,14 @@ def run(args) -> int:
     data = read_input(args.file)
     with about(args.file):
         check_magic(data)
-        m = Module.from_bytes(data)
         if c_abi:
             _check_c_type(args.type)
-        else:
-            abi, rtti = module_abi(m, args.abi, args.as_version)
-            if args.type is not None:
-                _check_type(args.type)
+        elif args.type is not None:
+            _check_type(args.type)
         host = instantiate(data)
         address, export = target_address(host, args.target)
+        if not c_abi:  # (after the address: "version unknown" is noise beside "no such export")
+            abi, rtti = module_abi(host.parsed, args.abi, args.as_version)
         mem = host.memory(_index_or_name(args.memory))
         try:
             obj = read_c(mem, address, args.type) if c_abi else read_at(mem, address, abi, rtti, args.type)

@@ -412,7 +412,6 @@ def read_module_object(wasm_bytes: bytes, target: str, *, type_: str | None = No
     """Instantiate the module (stub imports, as ``validate``) and decode the
     object at EXPORT (an exported i32 global) or ADDRESS in its memory
     (``abi_name="c"``: the C data ``type_`` says, read_c)."""
-    from ..module import Module
     from .instance import instantiate
 
     if abi_name == "c":
@@ -421,8 +420,8 @@ def read_module_object(wasm_bytes: bytes, target: str, *, type_: str | None = No
         host = instantiate(wasm_bytes)
         address, _ = target_address(host, target)
         return read_c(host.memory(memory), address, type_)
-    m = Module.from_bytes(wasm_bytes)
-    abi, rtti = module_abi(m, abi_name, as_version)
     host = instantiate(wasm_bytes)
     address, _ = target_address(host, target)
+    # (after the address: a warning that the version is unknown is noise beside "no such export")
+    abi, rtti = module_abi(host.parsed, abi_name, as_version)
     return read_at(host.memory(memory), address, abi, rtti, type_)
