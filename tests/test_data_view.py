@@ -3,6 +3,8 @@ making objects of the existing ones; the bytes are the same either way."""
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,6 +62,51 @@ def test_memory64_zero_fill_uses_i64_offsets():
     out = Module.from_bytes(m.to_bytes())
     assert out.data[-1].offset_expr[0] == 0x42 and out.data[-1].offset == 2
     assert static_gaps(out, 0)["count"] == 0
+
+
+def test_offsets_are_addresses_read_unsigned(capsys, validate_wasm):
+    # i32.const -16 is address 0xFFFFFFF0, the top of a 4 GiB memory, and i64.const -8 the top
+    # of a memory64's space: they read as signed numbers, and zero-fill once wrote 27 bytes
+    # at i32.const -11 (they run past 4 GiB: the output trapped where the input ran)
+    from wasmem.rewrite.data import static_gaps, zero_fill
+
+    data = wat('(module (memory 65536) (data (i32.const -256) "a") (data (i32.const -16) "hello"))')
+    m = Module.from_bytes(data)
+    assert [d.offset for d in m.data] == [0xFFFFFF00, 0xFFFFFFF0]
+    assert m.view(11).extent(0) == (0xFFFFFF00, 0xFFFFFFF5)
+    assert static_gaps(m, 0, collect=True) == {"count": 1, "bytes": 239, "start": 0xFFFFFF00, "end": 0xFFFFFFF5,
+                                               "gaps": [(0xFFFFFF01, 0xFFFFFFF0)]}
+    assert zero_fill(m, 0) == {"segments_added": 1, "zero_bytes": 239}
+    out = m.to_bytes()
+    assert m.data[-1].offset_expr == b"\x41\x81\x7e\x0b"  # i32.const -255: address 0xFFFFFF01
+    assert (m.data[-1].offset, bytes(m.data[-1].data)) == (0xFFFFFF01, bytes(239))
+    assert validate_wasm(out)[0] and static_gaps(Module.from_bytes(out), 0)["count"] == 0
+    m64 = Module.from_bytes(wat('(module (memory i64 1) (data (i64.const -8) "ab") (data (i64.const -4) "c"))'))
+    assert [d.offset for d in m64.data] == [(1 << 64) - 8, (1 << 64) - 4]
+    zero_fill(m64, 0)
+    assert m64.data[-1].offset_expr == b"\x42\x7a\x0b" and m64.data[-1].offset == (1 << 64) - 6
+    assert const_expr((1 << 64) - 6, 0x42) == b"\x42\x7a\x0b" and const_expr(0xFFFFFF01) == b"\x41" + encode_s(-255) + b"\x0b"
+
+
+def test_zero_fill_has_a_limit(tmp_path, capsys):
+    from wasmem.cli import main
+    from wasmem.rewrite.data import ZERO_FILL_LIMIT
+
+    src = tmp_path / "top.wasm"
+    src.write_bytes(wat('(module (memory 65536) (data (i32.const 16) "a") (data (i32.const -16) "hello"))'))
+    assert main(["info", str(src), "--json", "--segments"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["data"]["start"], doc["data"]["end"]) == (16, 0xFFFFFFF5)
+    assert [s["offset"] for s in doc["segments"]] == [16, 0xFFFFFFF0]
+    out = tmp_path / "out.wasm"
+    assert main(["import-memory", str(src), "-o", str(out), "--zero-fill"]) == 2
+    assert not out.exists()
+    assert capsys.readouterr().err == (
+        f"wasmem: error: {src}: --zero-fill would write 4294967263 bytes of zeros between 17 and 4294967280, more "
+        f"than its limit of {ZERO_FILL_LIMIT >> 20} MiB: convert without it (the host must then provide zeroed "
+        "memory there), or fill that memory at start\n")
+    assert main(["import-memory", str(src), "-o", str(out)]) == 0
+    assert "1 gap, 4294967263 bytes in all, between 16 and 4294967285" in capsys.readouterr().err
 
 
 @st.composite

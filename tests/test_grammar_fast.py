@@ -16,11 +16,13 @@ from wasmem.errors import DecodeError
 
 
 def grammar_const(flags: int, expr: bytes | None):
-    """The offset a segment's expression holds when it is a single i32/i64.const, else None."""
+    """The address a segment's expression gives when it is a single i32/i64.const (read as
+    unsigned, as a memory does), else None."""
     if flags == 1 or expr[0] not in (0x41, 0x42):
         return None
     value, p = (read_s32 if expr[0] == 0x41 else read_s64)(expr, 1)
-    return value if p == len(expr) - 1 else None  # (a single constant, then end)
+    bits = 32 if expr[0] == 0x41 else 64
+    return value % (1 << bits) if p == len(expr) - 1 else None  # (a single constant, then end)
 
 
 def by_grammar(payload: bytes, base: int):
@@ -238,8 +240,11 @@ def test_the_leb_tables_hold_each_byte_place_value():
     assert fast._B2 == tuple((x & 0x7F) << 14 for x in range(256))
     for table, shift in zip((fast._LAST0, fast._LAST1, fast._LAST2, fast._LAST3), (0, 7, 14, 21)):
         less = 0x80 if shift == 7 else 0
-        assert table == tuple((x << shift) - (1 << shift + 7 if x & 0x40 else 0) - less for x in range(128))
-    assert read_s32(bytes([0x80 | 5, 0x80 | 9, 0x7F]), 0)[0] == 5 + fast._B1[0x80 | 9] + 0x80 + fast._LAST2[0x7F]
+        # (with the sign bit, plus 2**32: the i32 comes out unsigned, as an address)
+        assert table == tuple((x << shift) - ((1 << shift + 7) - (1 << 32) if x & 0x40 else 0) - less
+                              for x in range(128))
+    value = read_s32(bytes([0x80 | 5, 0x80 | 9, 0x7F]), 0)[0]
+    assert value < 0 and value + (1 << 32) == 5 + fast._B1[0x80 | 9] + 0x80 + fast._LAST2[0x7F]
 
 
 # -- exports and globals: the inline readers equal entries.read_vector with the entry

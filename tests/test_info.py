@@ -202,3 +202,18 @@ def test_info_columns_hold_the_same_records(path):
         keys, values = columns.pop(key)
         assert [dict(zip(keys, row)) for row in zip(*values)] == records.pop(key)
     assert columns == records
+
+
+def test_addresses_past_2_gib_are_unsigned(capsys, tmp_path):
+    # an i32.const is an address read as unsigned: i32.const -2147418112 is 0x80010000
+    path = tmp_path / "high.wasm"
+    path.write_bytes(wat("""(module (memory (export "memory") 40000)
+      (global $__stack_pointer (mut i32) (i32.const -2147418112))
+      (global (export "__heap_base") i32 (i32.const -2147418112))
+      (global (export "__data_end") i32 (i32.const 0x80000034))
+      (data (i32.const 0x80000000) "abc"))"""))
+    assert main(["info", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["data"]["start"], doc["data"]["end"]) == (0x80000000, 0x80000003)
+    assert {k: v["value"] for k, v in doc["symbols"].items()} == {
+        "__heap_base": 0x80010000, "__data_end": 0x80000034, "__stack_pointer": 0x80010000}

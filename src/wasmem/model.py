@@ -219,8 +219,8 @@ class Export(Entry):
 
 class DataSegment(Entry):
     """A data segment. ``memory`` is an index in the memory space; ``offset``
-    the constant value of the offset expression (None if not a constant or
-    passive)."""
+    the address its offset expression gives, when that is a constant (unsigned:
+    ``address_value``; None if not a constant or passive)."""
 
     __slots__ = ("mode", "memory", "offset_expr", "data", "flags", "file_offset", "_const")
     _NOT_ENCODED = frozenset(("file_offset", "_const"))
@@ -230,7 +230,7 @@ class DataSegment(Entry):
         _set(self, "mode", mode)
         _set(self, "memory", memory)
         _set(self, "offset_expr", offset_expr)
-        _set(self, "_const", const_value(offset_expr))
+        _set(self, "_const", address_value(offset_expr))
         _set(self, "data", data)
         _set(self, "flags", flags)
         _set(self, "file_offset", file_offset)
@@ -252,7 +252,7 @@ class DataSegment(Entry):
 
     def __setattr__(self, name, value):
         if name == "offset_expr":
-            object.__setattr__(self, "_const", const_value(value))
+            object.__setattr__(self, "_const", address_value(value))
         super().__setattr__(name, value)
 
     @property
@@ -306,10 +306,20 @@ def const_value(expr) -> int | None:
 
 
 _LEB_BITS = tuple(int.from_bytes(b"\x80" * n, "little") for n in range(5))  # the continuation bits of n bytes
+_BITS = {0x41: 32, 0x42: 64}
+
+
+def address_value(expr) -> int | None:
+    """The address a constant offset expression gives: its i32.const or i64.const value
+    read as unsigned, as a memory reads it (``i32.const -16`` is 0xFFFFFFF0)."""
+    v = const_value(expr)
+    return None if v is None else v & ((1 << _BITS[expr[0]]) - 1)
 
 
 def const_expr(value: int, op: int = 0x41) -> bytes:
-    """``i32.const value end`` (or i64 with op 0x42); i32 values are taken as 32-bit."""
-    if op == 0x41 and value >= 1 << 31:
-        value -= 1 << 32
+    """``i32.const value end`` (or i64 with op 0x42); an address past the signed range is
+    written as the negative number of its bits (0xFFFFFFF0 as -16)."""
+    bits = _BITS[op]
+    if value >= 1 << (bits - 1):
+        value -= 1 << bits
     return bytes((op,)) + encode_s(value) + b"\x0b"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 
-from .model import const_value
+from .model import address_value
 
 SYMBOLS = ("__heap_base", "__data_end", "__stack_pointer", "__rtti_base", "__memory_base")
 I32 = 0x7F
@@ -61,8 +61,9 @@ def _rtti_end(m, base: int) -> list[int]:
 
 
 def _value(row) -> int | None:
-    """The constant a global row's init holds (None for an imported global)."""
-    return const_value(row[2])
+    """The address a global row's init holds (a constant read as unsigned, as the memory
+    takes it; None for an imported global or another init)."""
+    return address_value(row[2])
 
 
 def _is_const_i32(row, mutable=None) -> bool:

@@ -31,9 +31,12 @@ _B2 = tuple(range(0, 1 << 21, 1 << 14)) * 2
 
 
 def _last(shift: int, less: int = 0) -> tuple:
-    """Byte x (0..127), the last of a signed LEB, at bit ``shift``, less ``less``."""
+    """Byte x (0..127), the last of a signed LEB, at bit ``shift``, less ``less``; with its
+    sign bit set, plus 2**32, so that the sum is the i32 read as unsigned: the address
+    a memory takes it for (the bytes before it add less than the sign takes away)."""
     step = 1 << shift
-    return tuple(range(-less, (64 << shift) - less, step)) + tuple(range((-64 << shift) - less, -less, step))
+    return (tuple(range(-less, (64 << shift) - less, step))
+            + tuple(range((1 << 32) + (-64 << shift) - less, (1 << 32) - less, step)))
 
 
 _LAST0, _LAST1, _LAST2, _LAST3 = _last(0), _last(7, 0x80), _last(14), _last(21)
@@ -47,7 +50,8 @@ class Scan:
       ``data_start``, where they start: made from the ends and sizes when first asked
       for, since only some commands read it, and the loop makes one int less so);
     - ``size``: how many bytes;
-    - ``const``: its offset where that is a single i32/i64.const, else None (passive too);
+    - ``const``: its address where the offset is a single i32/i64.const (the constant read
+      as unsigned, as the memory does), else None (passive too);
     - ``odd``: {index: (start, expr_start, expr_end, flags, memory)} for each segment
       not in the usual form (flags 0, an i32.const of up to 4 LEB bytes, a canonical
       size of 1 or 2 bytes), whose positions the columns do not imply (``record``).
@@ -219,10 +223,12 @@ def scan_data(payload, base: int) -> Scan:
                     memory, pos = read_u32(buf, pos)
                 expr_start = pos
                 op = buf[pos]
-                if op == 0x41:
+                if op == 0x41:  # (an address: the constant read as unsigned)
                     const, p = read_s32(buf, pos + 1)
+                    const &= 0xFFFF_FFFF
                 elif op == 0x42:
                     const, p = read_s64(buf, pos + 1)
+                    const &= 0xFFFF_FFFF_FFFF_FFFF
                 else:
                     p = -1
                 if p >= 0 and buf[p] == 0x0B:

@@ -162,6 +162,12 @@ def _two_runs_touching(offs, sizes, split: int, touching: int) -> int | None:
     return touching + sum(map(operator.eq, prev_ends, a_starts)) + sum(map(operator.eq, a_ends, next_starts))
 
 
+# The most zeros --zero-fill writes: 4,096 pages (the module grows by as much). The largest
+# real case seen, esbuild.wasm, has 1.8 MB of gaps; a data segment at the top of a 4 GiB
+# memory, or past a memory64's end, would otherwise ask for gigabytes or more.
+ZERO_FILL_LIMIT = 256 << 20
+
+
 def zero_fill(m, memory: int, gaps: list | None = None) -> dict:
     """Make the segments of ``memory`` cover the static range with explicit zeros.
 
@@ -176,6 +182,11 @@ def zero_fill(m, memory: int, gaps: list | None = None) -> dict:
         gaps = static_gaps(m, memory, collect=True)["gaps"]
     if not gaps:
         return {"segments_added": 0, "zero_bytes": 0}
+    zeros = sum(map(_SECOND, gaps)) - sum(map(_FIRST, gaps))
+    if zeros > ZERO_FILL_LIMIT:  # (a bounded allocation: the zeros are made in memory, then written)
+        raise RewriteError(f"--zero-fill would write {zeros} bytes of zeros between {gaps[0][0]} and {gaps[-1][1]}, "
+                           f"more than its limit of {ZERO_FILL_LIMIT >> 20} MiB: convert without it (the "
+                           "host must then provide zeroed memory there), or fill that memory at start")
     view = m.view(11, create=True)
     room = MAX_SEGMENTS - len(view)
     if room < 1:
@@ -200,7 +211,7 @@ def zero_fill(m, memory: int, gaps: list | None = None) -> dict:
     added = len(runs)
     if m.data_count is not None:
         m.data_count = len(view)
-    return {"segments_added": added, "zero_bytes": sum(map(_SECOND, gaps)) - sum(map(_FIRST, gaps))}
+    return {"segments_added": added, "zero_bytes": zeros}
 
 
 _FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
