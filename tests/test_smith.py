@@ -9,6 +9,7 @@ shows up here, where the hand-written multi-memory fixtures cannot think of ever
 from __future__ import annotations
 
 import hashlib
+import io
 import random
 import re
 import subprocess
@@ -17,8 +18,10 @@ import warnings
 import pytest
 
 from conftest import wasm_tools
+from wasmem.cli import main
 from wasmem.errors import WasmError, WasmWarning
 from wasmem.host.instance import EngineError
+from wasmem.testing import _captured
 from wasmem.module import Module
 from wasmem.rewrite.memory import define_memory, export_memory, import_memory, set_memory
 
@@ -97,16 +100,16 @@ def _rewrites(data: bytes):
     """(kind, index, output) of every memory rewrite of the module that wasmem carries out."""
     n = len(Module.from_bytes(data).memories)
     for index in range(n):
-        for kind in ("import", "define", "export", "set"):
+        for kind in ("import", "import-zero-fill", "define", "export", "set"):
             m = Module.from_bytes(data)
             mem = m.memories[index]
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", WasmWarning)  # (static data gaps)
-                    if kind == "import":
+                    if kind.startswith("import"):
                         if mem.imported:
                             continue
-                        import_memory(m, memory=index, name=f"memory{index}")
+                        import_memory(m, memory=index, name=f"memory{index}", zero_fill=kind != "import")
                     elif kind == "define":
                         if not mem.imported:
                             continue
@@ -124,7 +127,7 @@ def _rewrites(data: bytes):
 
 
 def test_every_memory_rewrite_validates_and_conversions_behave_the_same(modules, validate_wasm):
-    done = {"import": 0, "define": 0, "export": 0, "set": 0}
+    done = {"import": 0, "import-zero-fill": 0, "define": 0, "export": 0, "set": 0}
     compared = 0
     for data in modules:
         before = None
@@ -132,7 +135,7 @@ def test_every_memory_rewrite_validates_and_conversions_behave_the_same(modules,
             ok, err = validate_wasm(out)
             assert ok, (kind, index, err)
             done[kind] += 1
-            if kind in ("import", "define"):
+            if kind in ("import", "import-zero-fill", "define"):
                 if before is None:
                     before = behaviour(data)
                 if kind == "define" and isinstance(before, tuple) and "one item per name" in before[1]:
@@ -141,3 +144,51 @@ def test_every_memory_rewrite_validates_and_conversions_behave_the_same(modules,
                 compared += isinstance(before, list)
     print(f"\nrewrites: {done}; {compared} conversions ran the same")
     assert min(done.values()) >= 10 and compared >= 50
+
+
+# a memory as `wasm-tools print` writes it, imported or defined: index, i64, min, max, shared, page size
+_MEMORY = re.compile(r"\(memory \(;(\d+);\)( i64)? (\d+)(?: (\d+))?( shared)?(?: \(pagesize (0x[0-9a-f]+)\))?")
+
+
+def test_info_memories_agree_with_wasm_tools(modules, tmp_path):
+    checked = custom = 0
+    for k, data in enumerate(modules):
+        path = tmp_path / f"{k}.wasm"
+        path.write_bytes(data)
+        text = subprocess.run([wasm_tools(), "print", str(path)], capture_output=True, check=True).stdout.decode()
+        theirs = [(int(i), bool(b64), int(lo), int(hi) if hi else None, bool(sh), int(ps, 16) if ps else 65536)
+                  for i, b64, lo, hi, sh, ps in _MEMORY.findall(text)]
+        doc = Module.from_bytes(data).info()
+        mine = [(m["index"], m["memory64"], m["min"], m["max"], m["shared"], m.get("page_size", 65536))
+                for m in doc["memories"]]
+        assert mine == theirs, k
+        checked += len(mine)
+        custom += sum(t[5] != 65536 for t in theirs)
+    assert checked > 100 and custom > 5
+
+
+def _cli(argv) -> tuple[int, str]:
+    out, err = io.BytesIO(), io.BytesIO()
+    with _captured(out, err):  # (the streams as a process has them)
+        try:
+            code = main(argv)
+        except SystemExit as e:
+            code = e.code
+    return code, err.getvalue().decode()
+
+
+def test_every_command_ends_cleanly_on_smith_modules(modules, tmp_path):
+    codes = set()
+    for k, data in enumerate(modules[:30]):
+        path, out = tmp_path / f"{k}.wasm", str(tmp_path / f"{k}.out.wasm")
+        path.write_bytes(data)
+        f = str(path)
+        for argv in (["info", f, "--json", "--segments"], ["info", f], ["import-memory", f, "-o", out],
+                     ["import-memory", f, "-o", out, "--zero-fill", "--json"], ["define-memory", f, "-o", out],
+                     ["export-memory", f, "-o", out, "--name", "zz"], ["set-memory", f, "-o", out, "--no-maximum"],
+                     ["validate", f, "--dirty-memory", "--json"], ["read", f, "0"],
+                     ["read", f, "8", "--abi", "c", "--type", "u8[4]"]):
+            code, err = _cli(argv)
+            assert code in (0, 1, 2) and "internal error" not in err and "Traceback" not in err, (k, argv, err)
+            codes.add(code)
+    assert codes == {0, 1, 2}
