@@ -10,6 +10,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import corpus_files, wasm_tools, wat
 from wasmem.binary.code import RefType
@@ -135,3 +137,43 @@ def test_bad_type_sections_are_decode_errors():
         with pytest.raises(DecodeError, match=message) as e:
             read_types(payload, 100)
         assert e.value.offset >= 100
+
+
+_SEED = None
+
+
+def _seed_payload() -> bytes:
+    """A type section with every form the reader knows (rec, sub, struct, array, func, refs)."""
+    global _SEED
+    if _SEED is None:
+        _SEED = bytes(Module.from_bytes(wat("""(module
+          (rec (type $s (sub (struct (field (mut i8)) (field i64) (field (ref null $f))))) (type $f (func)))
+          (type $a (sub final $s (struct (field (mut i8)) (field i64) (field (ref null $f)) (field i16))))
+          (type $v (array (mut v128)))
+          (type (func (param i32 (ref $v) anyref) (result (ref null $a) f64))))""")).section(1).payload)
+    return _SEED
+
+
+@st.composite
+def type_payloads(draw):
+    data = bytearray(_seed_payload())
+    for _ in range(draw(st.integers(0, 3))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    return bytes(data[:draw(st.integers(0, len(data)))]) if draw(st.booleans()) else bytes(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.binary(max_size=40), type_payloads()))
+def test_any_bytes_are_types_or_a_decode_error(payload):
+    try:
+        types = read_types(payload, 7)
+    except DecodeError as e:
+        assert e.offset is not None and 7 <= e.offset <= 7 + len(payload)
+    else:
+        assert all(t is None or isinstance(t, Signature) for t in types)
+
+
+def test_the_fuzz_seed_reads():
+    types = read_types(_seed_payload())
+    assert [type(t).__name__ for t in types] == ["NoneType", "Signature", "NoneType", "NoneType", "Signature"]
+    assert str(types[4]) == "[i32 (ref 3) anyref] -> [(ref null 2) f64]"
