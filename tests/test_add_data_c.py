@@ -225,3 +225,31 @@ def test_a_body_that_does_not_decode_leaves_the_heap_where_it_is():
                                            r"\(offset 0x[0-9a-f]+: unknown opcode 0xff\)"):
         add_data(m, spec)
     assert m.to_bytes() == bytes(data)
+
+
+def test_a_memory64_takes_c_data_at_i64_addresses(validate_wasm, tmp_path):
+    # a memory64's offsets and addresses are i64: the segments use i64.const (an i32.const
+    # there does not validate) and the exported globals are i64
+    from conftest import wat
+    from wasmem.host.read import read_module_object
+    from wasmem.layout.spec import parse_spec
+
+    source = wat("""(module (memory (export "memory") i64 1)
+      (func (export "second") (result i32) (i32.load (i64.const 0x408))))""")
+    spec = parse_spec({"abi": "c", "object": [{"name": "msg", "type": "cstring", "value": "hi"},
+                                              {"name": "nums", "type": "u32[]", "value": [7, 8, 9]}]})
+    m = Module.from_bytes(source)
+    report = add_data(m, spec, base=1024)
+    out = m.to_bytes()
+    assert validate_wasm(out)[0]
+    assert [(s["offset"], s["size"]) for s in report["segments"]] == [(1024, 3), (1028, 12)]
+    back = Module.from_bytes(out)
+    assert [d.offset_expr[0] for d in back.data] == [0x42, 0x42]
+    assert [(g.valtype, g.init_value) for g in back.globals] == [(0x7E, 1024), (0x7E, 1028)]
+    assert instantiate(out).call("second") == [8]
+    assert read_module_object(out, "nums", abi_name="c", type_="u32[3]").value == [7, 8, 9]
+    assert read_module_object(out, "msg", abi_name="c", type_="cstring").value == "hi"
+    as_spec = parse_spec({"object": [{"name": "s", "type": "string", "value": "hi"}]})
+    with pytest.raises(RewriteError, match="memory 0 is a 64-bit memory .memory64., and AssemblyScript's objects "
+                                           "and runtime are 32-bit: only the c abi's data can go into it"):
+        add_data(Module.from_bytes(source), as_spec, base=1024)

@@ -381,11 +381,13 @@ def target_address(host, target: str) -> tuple[int, str | None]:
         if not isinstance(raw, wasmtime.Global):
             raise WasmError(f"export {target!r} is not a global holding an address")
         t = host.global_type(target)
-        if t != "i32":  # (asked of the module: wasmtime-py may abort on a v128 or GC type)
+        if t not in ("i32", "i64"):  # (asked of the module: wasmtime-py may abort on a v128 or GC type)
             from ..binary.types import type_name
 
-            raise WasmError(f"export {target!r} is a global of type {type_name(t)}, not an i32 address")
-        return raw.value(host.store) & 0xFFFFFFFF, target
+            raise WasmError(f"export {target!r} is a global of type {type_name(t)}, not an address "
+                            "(an i32, or an i64 for a memory64)")
+        # an address is the value read as unsigned
+        return raw.value(host.store) & (0xFFFFFFFF if t == "i32" else 0xFFFF_FFFF_FFFF_FFFF), target
     try:
         return int(target, 0), None
     except ValueError:

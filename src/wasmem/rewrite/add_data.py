@@ -50,6 +50,11 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
     if not mems:
         raise RewriteError("the module has no memory to put data in")
     mem = mems[0]
+    # (a memory64's addresses are i64: its segment offsets and the exported globals too)
+    wide = mem.limits.memory64
+    if wide and spec.abi != "c":
+        raise RewriteError("memory 0 is a 64-bit memory (memory64), and AssemblyScript's objects and runtime "
+                           "are 32-bit: only the c abi's data can go into it")
     version, rtti = (as_version or spec.as_version), None
     if spec.abi != "c":
         from ..asc import module_rtti
@@ -115,12 +120,12 @@ def add_data(m, spec, *, base="auto", export: bool = True, as_version=None, colu
         labels = None
     first_segment = len(view)
     for off, data in segments:
-        view.append(DataSegment("active", 0, const_expr(off), data, 0))
+        view.append(DataSegment("active", 0, const_expr(off, 0x42 if wide else 0x41), data, 0))
     _name_segments(m, first_segment, layout, labels)
     if m.data_count is not None:
         m.data_count = len(view)
     if export:
-        _export_objects(m, names, addresses)
+        _export_objects(m, names, addresses, wide)
     report["placement"] = placement
     report["heap_base"] = {"old": heap_old, "new": heap_new if heap_new is not None else heap_old}
     return report
@@ -274,7 +279,7 @@ def _check_export_names(m, names: list) -> None:
             taken.add(name)
 
 
-def _export_objects(m, names: list, addresses: list) -> None:
+def _export_objects(m, names: list, addresses: list, wide: bool = False) -> None:
     if None in names:  # (objects without a name get no export)
         addresses = [a for a, name in zip(addresses, names) if name is not None]
         names = [name for name in names if name is not None]
@@ -284,7 +289,11 @@ def _export_objects(m, names: list, addresses: list) -> None:
     n = len(names)
     first = len(m.globals)  # (m.globals is a new list each time: ask once)
     indices = range(first, first + n)
-    m.view(6, create=True).extend_encoded(list(map(_I32_CONST.__add__, _const_exprs(addresses))))
+    if wide:  # (i64 globals, as wasm-ld's for a memory64)
+        inits = list(map(_I64_CONST.__add__, map(const_expr, addresses, repeat(0x42))))
+    else:
+        inits = list(map(_I32_CONST.__add__, _const_exprs(addresses)))
+    m.view(6, create=True).extend_encoded(inits)
     m.view(7, create=True).extend_encoded(_global_exports(names, indices))
     # where the module names its globals (clang's builds, asc's --debug), the new ones are
     # named after their objects too, for disassemblers and debuggers
@@ -328,5 +337,6 @@ def _global_exports(names: list, indices) -> list:
 
 
 _I32_CONST = encode_globaltype(I32, False)  # the type of each exported object's global
+_I64_CONST = encode_globaltype(0x7E, False)  # (in a memory64: addresses are i64)
 _ONE_BYTE = tuple(bytes((i,)) for i in range(0x80))
 _GLOBAL_KIND = bytes((KIND_CODES["global"],))
