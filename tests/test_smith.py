@@ -177,18 +177,26 @@ def _cli(argv) -> tuple[int, str]:
     return code, err.getvalue().decode()
 
 
-def test_every_command_ends_cleanly_on_smith_modules(modules, tmp_path):
-    codes = set()
+def test_every_command_ends_cleanly_on_smith_modules(modules, tmp_path, validate_wasm):
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"abi": "c", "object": [{"name": "zz_msg", "type": "cstring", "value": "hi"}, '
+                    '{"name": "zz_nums", "type": "u32[]", "value": [1, 2, 3]}]}')
+    codes, added = set(), 0
     for k, data in enumerate(modules[:30]):
-        path, out = tmp_path / f"{k}.wasm", str(tmp_path / f"{k}.out.wasm")
+        path, out = tmp_path / f"{k}.wasm", tmp_path / f"{k}.out.wasm"
         path.write_bytes(data)
-        f = str(path)
-        for argv in (["info", f, "--json", "--segments"], ["info", f], ["import-memory", f, "-o", out],
-                     ["import-memory", f, "-o", out, "--zero-fill", "--json"], ["define-memory", f, "-o", out],
-                     ["export-memory", f, "-o", out, "--name", "zz"], ["set-memory", f, "-o", out, "--no-maximum"],
+        f, o = str(path), str(out)
+        for argv in (["info", f, "--json", "--segments"], ["info", f], ["import-memory", f, "-o", o],
+                     ["import-memory", f, "-o", o, "--zero-fill", "--json"], ["define-memory", f, "-o", o],
+                     ["export-memory", f, "-o", o, "--name", "zz"], ["set-memory", f, "-o", o, "--no-maximum"],
                      ["validate", f, "--dirty-memory", "--json"], ["read", f, "0"],
-                     ["read", f, "8", "--abi", "c", "--type", "u8[4]"]):
+                     ["read", f, "8", "--abi", "c", "--type", "u8[4]"], ["add-data", f, str(spec), "-o", o],
+                     ["add-data", f, str(spec), "-o", o, "--base", "1024"]):
+            out.unlink(missing_ok=True)
             code, err = _cli(argv)
             assert code in (0, 1, 2) and "internal error" not in err and "Traceback" not in err, (k, argv, err)
             codes.add(code)
-    assert codes == {0, 1, 2}
+            if argv[0] == "add-data" and code == 0:  # (every memory kind takes C data at an explicit base)
+                assert validate_wasm(out.read_bytes())[0], (k, argv)
+                added += 1
+    assert codes == {0, 1, 2} and added >= 20
