@@ -83,10 +83,14 @@ def _field(buf, pos: int) -> int:
 
 
 def _comptype(buf, pos: int) -> tuple[Signature | None, int]:
-    while buf[pos] in (_DESCRIPTOR, _DESCRIBES):  # (custom descriptors: a type index each)
-        _, pos = read_u32(buf, pos + 1)
-    if buf[pos] == _SHARED:
-        pos += 1
+    while True:  # prefixes: custom descriptors' (a type index each), shared-everything's
+        b = buf[pos]
+        if b == _DESCRIPTOR or b == _DESCRIBES:
+            _, pos = read_u32(buf, pos + 1)
+        elif b == _SHARED:
+            pos += 1
+        else:
+            break
     form = buf[pos]
     pos += 1
     if form == _FUNC:

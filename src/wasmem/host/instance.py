@@ -298,10 +298,7 @@ class HostInstance:
         """The value type of exported global ``name``: a name (``i32``...) or a RefType."""
         from ..binary.types import global_valtype
 
-        for e in self.parsed.exports:
-            if e.name == name and e.kind == "global":
-                return global_valtype(self.parsed.globals[e.index].valtype)
-        raise WasmError(f"the module has no global export named {name!r}")
+        return global_valtype(self.parsed.global_rows()[self._export_index("global", name)][0])
 
     def func(self, name: str):
         import wasmtime
@@ -314,10 +311,13 @@ class HostInstance:
     def signature(self, name: str):
         """What exported function ``name`` takes and returns (a binary.types.Signature)."""
         self.func(name)  # (the export exists and is a function)
-        for e in self.parsed.exports:
-            if e.name == name and e.kind == "func":
-                return self._signatures[e.index]
-        raise WasmError(f"the module has no function export named {name!r}")  # (not reached)
+        return self._signatures[self._export_index("func", name)]
+
+    def _export_index(self, kind: str, name: str) -> int:
+        for row in self.parsed.export_rows():
+            if row[0] == name and row[1] == kind:
+                return row[2]
+        raise WasmError(f"the module has no {kind} export named {name!r}")
 
     def callable_params(self, name: str) -> list[str]:
         """The parameter types of exported function ``name``, which this host can call: WasmError
