@@ -14,10 +14,13 @@ How imports are provided (``instantiate``):
 * every other function: wasmtime's own trap stub, which names the import;
 * globals, tables and tags: wasmtime's default values (zero, null refs).
 Those last two come from wasmtime's linker rather than from Python objects
-because wasmtime-py 50.0.1 *aborts the process* when asked for the value type
-of a GC reference (``ImportType.type.content`` on a ``(ref $t)`` global panics
-with "support for non-externref and non-funcref references is not implemented").
-The linker builds them from the engine's own types without that conversion.
+because wasmtime-py 50.0.1 *aborts the process* when asked for the kind of a v128
+or GC reference value type (``ImportType.type.content`` on a ``(ref $t)`` global
+panics with "support for non-externref and non-funcref references is not
+implemented", ``str()`` of a v128 parameter's ValType with "support for v128").
+The linker builds them from the engine's own types without that conversion; and
+wherever the host needs a type (a function's parameters and results, a global's
+type) it reads it from the module's bytes (``HostInstance.parsed``, binary/types.py).
 """
 
 from __future__ import annotations
