@@ -343,6 +343,23 @@ def test_validate_refuses_to_call_what_it_cannot_pass():
         validate(wat(UNPASSABLE), invoke="takes_v128", args=["0"])
 
 
+def test_memories_and_tables_are_bounded():
+    # a memory64 or a table can grow without a maximum: here, to 4 GiB and 10 million elements
+    from wasmem.host.instance import MEMORY_LIMIT, TABLE_LIMIT
+
+    h = instantiate(wat("""(module (memory i64 1) (table 1 funcref)
+      (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+      (func (export "grow_table") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"""))
+    assert MEMORY_LIMIT == 1 << 32 and TABLE_LIMIT == 10_000_000
+    assert h.call("grow", 65536) == [-1]  # (1 + 65536 pages: past 4 GiB)
+    assert h.call("grow", 65535) == [1]  # (to exactly 4 GiB)
+    assert h.call("grow_table", 10_000_000) == [-1]
+    assert h.call("grow_table", 9_999_999) == [1]
+    with pytest.raises(EngineError) as e:
+        instantiate(wat("(module (memory i64 70000))"))
+    assert e.value.stage == "instantiate" and "memory" in e.value.message
+
+
 def test_one_name_imported_as_two_kinds_is_a_link_error():
     # The linker holds one item per name: the second import would get the first's item
     # (a shared memory there made wasmtime-py fail with a ctypes TypeError).

@@ -37,7 +37,8 @@ def smith_modules(count: int, seed: int) -> list[bytes]:
     while len(out) < count:
         args = [wasm_tools(), "smith", "--min-memories", "1", "--max-memories", "4", "--max-data-segments", "12",
                 "--ensure-termination", "--export-everything", "true", "--compact-imports-enabled", "false",
-                "--max-memory32-bytes", "1048576", "--max-memory64-bytes", "1048576"]
+                "--max-memory32-bytes", "1048576", "--max-memory64-bytes", "1048576",
+                "--memory-max-size-required", "true"]  # (so no call grows a memory past 1 MiB)
         for feature in FEATURES:
             args += [f"--{feature}-enabled", rng.choice(("true", "false"))]
         if rng.random() < 0.3:

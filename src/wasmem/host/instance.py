@@ -39,6 +39,13 @@ DIRTY_BYTE = 0xA5
 # --dirty-memory fills at most this much of each imported memory; a module
 # importing gigabytes would otherwise commit them all.
 DIRTY_LIMIT = 64 << 20
+# The most a memory may hold (4 GiB: a 32-bit memory's all) and a table (10 million
+# elements, 80 MB) in an instance here: a program (its start function, or an invoked
+# export) that grows a memory64 or a table without end would otherwise take all the
+# machine has. Past them memory.grow and table.grow return -1; a module that needs more
+# at instantiation fails to instantiate, saying so.
+MEMORY_LIMIT = 1 << 32
+TABLE_LIMIT = 10_000_000
 
 # wasmtime-py Config switches for every proposal the spec corpus and asc use.
 FEATURES = (
@@ -530,6 +537,7 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
         module = compile_module(wasm_bytes)
     eng = engine()
     store = wasmtime.Store(eng)
+    store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
     host = HostInstance(bytes(wasm_bytes), module, store)
     requests = dict(host_memories or {})
     stage = ["instantiate"]  # abort() reports the stage it happened in
