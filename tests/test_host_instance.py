@@ -323,8 +323,9 @@ def test_values_wasmtime_py_cannot_pass_are_refused_not_fatal():
     for name, message in (("takes_v128", "parameter 0 has type v128"), ("gives_v128", "result 0 has type v128"),
                           ("takes_ref", "parameter 0 has type (ref null 0)"),
                           ("gives_any", "result 0 has type anyref")):
-        with pytest.raises(WasmError, match=r"cannot call %s: %s, which wasmtime's Python API cannot pass "
-                                            r"\(i32, i64, f32, f64, funcref and externref only\)" % (name, re.escape(message))):
+        expected = (f"cannot call {name}: {message}, which wasmtime's Python API cannot pass "
+                    "(i32, i64, f32, f64, funcref and externref only)")
+        with pytest.raises(WasmError, match=re.escape(expected)):
             h.call(name)
         with pytest.raises(WasmError, match="cannot call"):
             h.callable_params(name)
