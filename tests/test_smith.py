@@ -80,7 +80,8 @@ def behaviour(data: bytes):
         if any(t not in ARGS for t in types):
             continue
         try:
-            seen.append((e.name, host.call(e.name, *[ARGS[t] for t in types])))
+            results = host.call(e.name, *[ARGS[t] for t in types])
+            seen.append((e.name, [repr(v) if isinstance(v, float) else v for v in results]))  # (nan != nan)
         except EngineError as x:
             seen.append((e.name, _trap(x)))
     for e in host.parsed.exports:

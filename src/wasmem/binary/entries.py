@@ -14,7 +14,7 @@ value and the new position; errors are DecodeError at the offending byte.
 
 from __future__ import annotations
 
-from ..errors import DecodeError
+from ..errors import DecodeError, UnsupportedError
 from .valtypes import KIND_CODES, KINDS, VALTYPE_BYTES
 from .leb import encode_s, encode_u, read_count, read_s32, read_s33, read_s64, read_u32, read_u64
 
@@ -94,6 +94,9 @@ def read_import(buf, pos: int):
     raw bytes of the type, which no rewrite changes."""
     module, p = read_name(buf, pos)
     name, p = read_name(buf, p)
+    if not name and p < len(buf) and buf[p] in (0x7E, 0x7F):
+        raise UnsupportedError(f"import kind 0x{buf[p]:02x} after an empty name is the compact import encoding "
+                               "of the compact-import-section proposal, which this tool does not read", p)
     kind, p = read_kind(buf, p, "import")
     start = p
     if kind == "func":
