@@ -128,7 +128,13 @@ def previews(values, limit: int = 32) -> list[str]:
             # JSON escapes each character on its own, so the text of a prefix is a prefix
             text = quote(value if len(value) <= limit else value[:limit])
         elif isinstance(value, (list, tuple)):
-            text = text_of(list(value if len(value) <= items else value[:items]))
+            if len(value) > items:
+                # the JSON of the first items, less its "]", then ",": a prefix of the whole JSON,
+                # of limit - 1 characters or more (each item and its comma take two or more),
+                # which is longer than limit: always cut
+                add(text_of(list(value[:items]))[:-1][:limit - 1] + "…")
+                continue
+            text = text_of(list(value))
         elif isinstance(value, (bytes, bytearray)):
             text = value[:12].hex(" ") + (" …" if len(value) > 12 else "")
         else:
