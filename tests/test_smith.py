@@ -26,7 +26,8 @@ from wasmem.module import Module
 from wasmem.rewrite.memory import define_memory, export_memory, import_memory, set_memory
 
 FEATURES = ("multi-value", "bulk-memory", "reference-types", "simd", "threads", "memory64", "relaxed-simd",
-            "exceptions", "tail-call", "extended-const", "custom-page-sizes", "gc", "wide-arithmetic")
+            "exceptions", "tail-call", "extended-const", "custom-page-sizes", "gc", "wide-arithmetic",
+            "compact-imports")
 ARGS = {"i32": 3, "i64": 5, "f32": 1.5, "f64": 2.5}
 
 
@@ -36,7 +37,7 @@ def smith_modules(count: int, seed: int) -> list[bytes]:
     out = []
     while len(out) < count:
         args = [wasm_tools(), "smith", "--min-memories", "1", "--max-memories", "4", "--max-data-segments", "12",
-                "--ensure-termination", "--export-everything", "true", "--compact-imports-enabled", "false",
+                "--ensure-termination", "--export-everything", "true",
                 "--max-memory32-bytes", "1048576", "--max-memory64-bytes", "1048576",
                 "--memory-max-size-required", "true"]  # (so no call grows a memory past 1 MiB)
         for feature in FEATURES:
@@ -91,6 +92,16 @@ def behaviour(data: bytes):
     return seen
 
 
+def single_imports(data: bytes) -> bytes:
+    """The module with its imports in the single-item encoding (wasmem writes a changed import
+    section so): wasmtime 50 does not read compact import groups."""
+    m = Module.from_bytes(data)
+    if not m.imports:
+        return data
+    m.imports[0].name = m.imports[0].name  # (a change: the section is encoded again)
+    return m.to_bytes()
+
+
 def test_smith_modules_round_trip(modules):
     for data in modules:
         m = Module.from_bytes(data)
@@ -139,7 +150,7 @@ def test_every_memory_rewrite_validates_and_conversions_behave_the_same(modules,
             done[kind] += 1
             if kind in ("import", "import-zero-fill", "define"):
                 if before is None:
-                    before = behaviour(data)
+                    before = behaviour(single_imports(data))
                 if kind == "define" and isinstance(before, tuple) and "one item per name" in before[1]:
                     continue  # (the import the host could not provide is gone now)
                 assert behaviour(out) == before, (kind, index)
@@ -156,7 +167,7 @@ def test_info_memories_agree_with_wasm_tools(modules, tmp_path):
     checked = custom = 0
     for k, data in enumerate(modules):
         path = tmp_path / f"{k}.wasm"
-        path.write_bytes(data)
+        path.write_bytes(single_imports(data))  # (print writes a compact group's shared type without indices)
         text = subprocess.run([wasm_tools(), "print", str(path)], capture_output=True, check=True).stdout.decode()
         theirs = [(int(i), bool(b64), int(lo), int(hi) if hi else None, bool(sh), int(ps, 16) if ps else 65536)
                   for i, b64, lo, hi, sh, ps in _MEMORY.findall(text)]

@@ -65,18 +65,23 @@ class VectorView:
 
 
 class ImportView(VectorView):
+    """The imports, one entry each, compact groups (a proposal) included: an unchanged
+    section is written back as it was; a changed one writes every import in the single-item
+    encoding (each entry's raw bytes are that encoding)."""
+
     section_id = 2
-    reader = staticmethod(E.read_import)
+
+    @classmethod
+    def decode(cls, payload, base: int):
+        return cls([cls.entry(v, raw) for v, raw in E.read_imports(bytes(payload), base)])
 
     @staticmethod
-    def entry(v, raw, start):
-        module, name, kind, desc, desc_start = v
-        if kind in ("memory", "global"):
-            t = raw[desc_start - start:]  # the type's own bytes, after module, name and kind
-            if kind == "memory":
-                desc = Memory(Limits.from_tuple(desc), _raw=t)
-            else:
-                desc = Global(desc[0], desc[1], None, _raw=t, _type_raw=t)
+    def entry(v, raw):
+        module, name, kind, desc, t = v  # (t: the type's own bytes, after module, name and kind)
+        if kind == "memory":
+            desc = Memory(Limits.from_tuple(desc), _raw=t)
+        elif kind == "global":
+            desc = Global(desc[0], desc[1], None, _raw=t, _type_raw=t)
         return Import(module, name, kind, desc, _raw=raw)
 
 

@@ -88,15 +88,74 @@ def read_kind(buf, pos: int, what: str) -> tuple[str, int]:
     return kind, pos + 1
 
 
+COMPACT_ITEMS, COMPACT_TYPE = 0x7F, 0x7E  # compact import groups: items with their types; one type for all
+
+
 def read_import(buf, pos: int):
-    """(module, name, kind, desc, desc_start), pos. ``desc``: a type index
-    (func), limits (memory), (valtype, mutable) (global); for table and tag the
-    raw bytes of the type, which no rewrite changes."""
+    """(module, name, kind, desc, desc_start), pos: one import in the single-item encoding.
+    ``desc``: a type index (func), limits (memory), (valtype, mutable) (global); for table
+    and tag the raw bytes of the type, which no rewrite changes."""
     module, p = read_name(buf, pos)
     name, p = read_name(buf, p)
-    if not name and p < len(buf) and buf[p] in (0x7E, 0x7F):
-        raise UnsupportedError(f"import kind 0x{buf[p]:02x} after an empty name is the compact import encoding "
-                               "of the compact-import-section proposal, which this tool does not read", p)
+    if not name and p < len(buf) and buf[p] in (COMPACT_ITEMS, COMPACT_TYPE):
+        raise UnsupportedError(f"import kind 0x{buf[p]:02x} after an empty name starts a compact import group "
+                               "(compact-import-section proposal), read by read_imports", p)
+    kind, (desc, start), p = _read_externtype(buf, p)
+    return (module, name, kind, desc, start), p
+
+
+def read_imports(buf, base: int = 0) -> list:
+    """Every import of an import section payload, as ((module, name, kind, desc, type bytes),
+    raw), in order: ``raw`` is the import's single-item encoding: its own bytes, or for an
+    item of a compact group (the compact-import-section proposal: ``module "" 0x7F
+    vec(name type)`` or ``module "" 0x7E type vec(name)``) the single encoding of the same
+    names and type, made of their bytes."""
+    try:
+        n, p = read_count(buf, 0)  # (single imports and compact groups)
+        out = []
+        for _ in range(n):
+            start = p
+            _, after_module = read_name(buf, p)
+            if (after_module + 1 < len(buf) and buf[after_module] == 0
+                    and buf[after_module + 1] in (COMPACT_ITEMS, COMPACT_TYPE)):
+                p = _read_compact_group(buf, start, after_module, out)
+                continue
+            (module, name, kind, desc, type_start), p = read_import(buf, start)
+            out.append(((module, name, kind, desc, buf[type_start:p]), buf[start:p]))
+        vector_end(buf, p, n, "imports")
+    except IndexError:
+        raise DecodeError("unexpected end of input in the import section", base + len(buf)) from None
+    except DecodeError as e:
+        raise at_base(e, base) from None
+    return out
+
+
+def _read_compact_group(buf, start: int, after_module: int, out: list) -> int:
+    module = read_name(buf, start)[0]
+    head = buf[start:after_module]  # (the module name's own bytes, length first)
+    form = buf[after_module + 1]
+    p = after_module + 2
+    if form == COMPACT_TYPE:  # one type, then the names
+        kind, (desc, type_start), p = _read_externtype(buf, p)
+        shared = bytes((KIND_CODES[kind],)) + buf[type_start:p]
+        count, p = read_count(buf, p, 1)
+        for _ in range(count):
+            name_start = p
+            name, p = read_name(buf, p)
+            out.append(((module, name, kind, desc, buf[type_start:type_start + len(shared) - 1]),
+                        head + buf[name_start:p] + shared))
+        return p
+    count, p = read_count(buf, p, 2)
+    for _ in range(count):
+        name_start = p
+        name, p = read_name(buf, p)
+        kind, (desc, type_start), p = _read_externtype(buf, p)
+        out.append(((module, name, kind, desc, buf[type_start:p]), head + buf[name_start:p]))
+    return p
+
+
+def _read_externtype(buf, p: int):
+    """kind, (desc, where the type's bytes start), pos: an import's kind byte and type."""
     kind, p = read_kind(buf, p, "import")
     start = p
     if kind == "func":
@@ -113,7 +172,7 @@ def read_import(buf, pos: int):
         _byte(buf, p, "a tag attribute")
         _, p = read_u32(buf, p + 1)
         desc = bytes(buf[start:p])
-    return (module, name, kind, desc, start), p
+    return kind, (desc, start), p
 
 
 def read_export(buf, pos: int):
