@@ -3,7 +3,7 @@ construct grammar (binary/grammar.py), on real modules and generated input."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import corpus_files
@@ -123,6 +123,61 @@ def damage(data, payload: bytes) -> bytes:
 @given(import_payloads(), st.data())
 def test_imports_equal_grammar(payload, data):
     compare(2, damage(data, payload))
+
+
+def _outcome(read):
+    try:
+        return read()
+    except DecodeError:
+        return "error"
+
+
+def _singles(payload: bytes):
+    return [(v[:3], bytes(raw)) for v, raw, _ in E.read_vector(payload, 0, E.read_import, "imports")]
+
+
+def _all(payload: bytes):
+    return [(v[:3], bytes(raw)) for v, raw in E.read_imports(payload)]
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(import_payloads(), st.data())
+def test_import_section_reader_equals_the_entry_reader(payload, data):
+    # without compact groups, read_imports is read_vector of read_import, errors included
+    payload = damage(data, payload)
+    assert _outcome(lambda: _all(payload)) == _outcome(lambda: _singles(payload))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(import_payloads(), st.data())
+def test_compact_groups_read_as_their_single_imports(payload, data):
+    # the imports of a single-item section, regrouped into compact groups (0x7F: items with
+    # their types; 0x7E: one type, where the items share it), read as the same imports with
+    # the same single-item raw bytes
+    try:
+        singles = [(v, bytes(raw)) for v, raw, _ in E.read_vector(payload, 0, E.read_import, "imports")]
+    except DecodeError:  # (the generator draws some limits no memory has)
+        assume(False)
+    groups, i = [], 0
+    while i < len(singles):
+        (module, _, _, _, type_start), raw = singles[i]
+        j = i + 1
+        while j < len(singles) and singles[j][0][0] == module and data.draw(st.booleans()):
+            j += 1
+        members = singles[i:j]
+        head = E.encode_name(module)
+        parts = [E.read_name(raw, len(head))[1] for _, raw in members]  # where each name ends in its raw
+        types = [raw[p:] for (_, raw), p in zip(members, parts)]  # kind byte and type
+        names = [raw[len(head):p] for (_, raw), p in zip(members, parts)]
+        if len(set(types)) == 1 and data.draw(st.booleans()):
+            groups.append(head + b"\x00\x7e" + types[0] + encode_u(len(names)) + b"".join(names))
+        elif j - i > 1 or data.draw(st.booleans()):
+            groups.append(head + b"\x00\x7f" + encode_u(len(names)) + b"".join(n + t for n, t in zip(names, types)))
+        else:
+            groups.append(members[0][1])
+        i = j
+    compact = encode_u(len(groups)) + b"".join(groups)
+    assert _all(compact) == [(v[:3], raw) for v, raw in singles]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
