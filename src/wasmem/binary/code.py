@@ -134,7 +134,8 @@ def _read_br_table(buf, pos):
     return (tuple(labels), default), pos
 
 
-def _read_valtypes(buf, pos):
+def read_valtypes(buf, pos):
+    """vec(valtype) as a tuple (select's types; a function type's params and results)."""
     n, pos = read_count(buf, pos, 1)
     types = []
     for _ in range(n):
@@ -228,7 +229,7 @@ _READERS.update({
     T.F64: _fixed(8),
     T.V128: _fixed(16),
     T.SHUFFLE: _fixed(16),
-    T.VALTYPES: _read_valtypes,
+    T.VALTYPES: read_valtypes,
     T.HEAPTYPE: _read_heaptype,
     T.CAST_FLAGS: _read_cast_flags,
     T.CATCHES: _read_catches,

@@ -104,29 +104,39 @@ def read_import(buf, pos: int):
     return (module, name, kind, desc, start), p
 
 
+def read_payload(reader, payload, base: int, section: str):
+    """``reader(payload)`` over a whole section payload, its errors at file offsets; an index
+    past the end (a reader that steps with buf[pos]) is the section's unexpected end."""
+    try:
+        return reader(payload)
+    except IndexError:
+        raise DecodeError(f"unexpected end of input in the {section} section", base + len(payload)) from None
+    except DecodeError as e:
+        raise at_base(e, base) from None
+
+
 def read_imports(buf, base: int = 0) -> list:
     """Every import of an import section payload, as ((module, name, kind, desc, type bytes),
     raw), in order: ``raw`` is the import's single-item encoding: its own bytes, or for an
     item of a compact group (the compact-import-section proposal: ``module "" 0x7F
     vec(name type)`` or ``module "" 0x7E type vec(name)``) the single encoding of the same
     names and type, made of their bytes."""
-    try:
-        n, p = read_count(buf, 0)  # (single imports and compact groups)
-        out = []
-        for _ in range(n):
-            start = p
-            _, after_module = read_name(buf, p)
-            if (after_module + 1 < len(buf) and buf[after_module] == 0
-                    and buf[after_module + 1] in (COMPACT_ITEMS, COMPACT_TYPE)):
-                p = _read_compact_group(buf, start, after_module, out)
-                continue
-            (module, name, kind, desc, type_start), p = read_import(buf, start)
-            out.append(((module, name, kind, desc, buf[type_start:p]), buf[start:p]))
-        vector_end(buf, p, n, "imports")
-    except IndexError:
-        raise DecodeError("unexpected end of input in the import section", base + len(buf)) from None
-    except DecodeError as e:
-        raise at_base(e, base) from None
+    return read_payload(_read_imports, buf, base, "import")
+
+
+def _read_imports(buf) -> list:
+    n, p = read_count(buf, 0)  # (single imports and compact groups)
+    out = []
+    for _ in range(n):
+        start = p
+        _, after_module = read_name(buf, p)
+        if (after_module + 1 < len(buf) and buf[after_module] == 0
+                and buf[after_module + 1] in (COMPACT_ITEMS, COMPACT_TYPE)):
+            p = _read_compact_group(buf, start, after_module, out)
+            continue
+        (module, name, kind, desc, type_start), p = read_import(buf, start)
+        out.append(((module, name, kind, desc, buf[type_start:p]), buf[start:p]))
+    vector_end(buf, p, n, "imports")
     return out
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import DecodeError, UnsupportedError
-from .code import RefType, read_valtype
-from .entries import at_base, vector_end
+from .code import RefType, read_valtype, read_valtypes
+from .entries import read_payload, vector_end
 from .leb import read_count, read_u32
 from .opcodes import HEAPTYPE_BYTES
 from .valtypes import VALTYPE_BYTES
@@ -63,15 +63,6 @@ def global_valtype(vt):
     return VALTYPE_BYTES[vt]
 
 
-def _valtypes(buf, pos: int) -> tuple[tuple, int]:
-    n, pos = read_count(buf, pos, 1)
-    out = []
-    for _ in range(n):
-        t, pos = read_valtype(buf, pos)
-        out.append(t)
-    return tuple(out), pos
-
-
 def _field(buf, pos: int) -> int:
     if buf[pos] in _PACKED:
         pos += 1
@@ -94,8 +85,8 @@ def _comptype(buf, pos: int) -> tuple[Signature | None, int]:
     form = buf[pos]
     pos += 1
     if form == _FUNC:
-        params, pos = _valtypes(buf, pos)
-        results, pos = _valtypes(buf, pos)
+        params, pos = read_valtypes(buf, pos)
+        results, pos = read_valtypes(buf, pos)
         return Signature(params, results), pos
     if form == _STRUCT:
         n, pos = read_count(buf, pos, 2)
@@ -120,40 +111,36 @@ def _subtype(buf, pos: int) -> tuple[Signature | None, int]:
 
 def read_types(payload, base: int = 0) -> list[Signature | None]:
     """Each type index's Signature (None for a struct, array or continuation type)."""
-    buf = payload
+    return read_payload(_read_types, payload, base, "type")
+
+
+def _read_types(buf) -> list[Signature | None]:
     out: list[Signature | None] = []
-    try:
-        n, pos = read_count(buf, 0, 1)
-        for _ in range(n):
-            if buf[pos] == _REC:
-                m, pos = read_count(buf, pos + 1, 1)
-            else:
-                m = 1
-            for _ in range(m):
-                sig, pos = _subtype(buf, pos)
-                out.append(sig)
-        vector_end(buf, pos, n, "type")
-    except IndexError:
-        raise DecodeError("unexpected end of input in the type section", base + len(buf)) from None
-    except DecodeError as e:
-        raise at_base(e, base) from None
+    n, pos = read_count(buf, 0, 1)
+    for _ in range(n):
+        if buf[pos] == _REC:
+            m, pos = read_count(buf, pos + 1, 1)
+        else:
+            m = 1
+        for _ in range(m):
+            sig, pos = _subtype(buf, pos)
+            out.append(sig)
+    vector_end(buf, pos, n, "type")
     return out
 
 
 def read_function_types(payload, base: int = 0) -> list[int]:
     """The function section: the type index of each defined function."""
-    buf = payload
-    try:
-        n, pos = read_count(buf, 0, 1)
-        out = []
-        for _ in range(n):
-            t, pos = read_u32(buf, pos)
-            out.append(t)
-        vector_end(buf, pos, n, "function")
-    except IndexError:
-        raise DecodeError("unexpected end of input in the function section", base + len(buf)) from None
-    except DecodeError as e:
-        raise at_base(e, base) from None
+    return read_payload(_read_function_types, payload, base, "function")
+
+
+def _read_function_types(buf) -> list[int]:
+    n, pos = read_count(buf, 0, 1)
+    out = []
+    for _ in range(n):
+        t, pos = read_u32(buf, pos)
+        out.append(t)
+    vector_end(buf, pos, n, "function")
     return out
 
 
