@@ -99,7 +99,7 @@ def read_import(buf, pos: int):
     name, p = read_name(buf, p)
     if not name and p < len(buf) and buf[p] in (COMPACT_ITEMS, COMPACT_TYPE):
         raise UnsupportedError(f"import kind 0x{buf[p]:02x} after an empty name starts a compact import group "
-                               "(compact-import-section proposal), read by read_imports", p)
+                               "(compact-import-section proposal), which read_imports reads, not this", p)
     kind, (desc, start), p = _read_externtype(buf, p)
     return (module, name, kind, desc, start), p
 
@@ -147,13 +147,13 @@ def _read_compact_group(buf, start: int, after_module: int, out: list) -> int:
     p = after_module + 2
     if form == COMPACT_TYPE:  # one type, then the names
         kind, (desc, type_start), p = _read_externtype(buf, p)
-        shared = bytes((KIND_CODES[kind],)) + buf[type_start:p]
+        t = buf[type_start:p]
+        shared = bytes((KIND_CODES[kind],)) + t  # (each item's kind and type, as a single import writes them)
         count, p = read_count(buf, p, 1)
         for _ in range(count):
             name_start = p
             name, p = read_name(buf, p)
-            out.append(((module, name, kind, desc, buf[type_start:type_start + len(shared) - 1]),
-                        head + buf[name_start:p] + shared))
+            out.append(((module, name, kind, desc, t), head + buf[name_start:p] + shared))
         return p
     count, p = read_count(buf, p, 2)
     for _ in range(count):
