@@ -129,9 +129,9 @@ def previews(values, limit: int = 32) -> list[str]:
             text = quote(value if len(value) <= limit else value[:limit])
         elif isinstance(value, (list, tuple)):
             if len(value) > items:
-                # the JSON of the first items, less its "]", then ",": a prefix of the whole JSON,
-                # of limit - 1 characters or more (each item and its comma take two or more),
-                # which is longer than limit: always cut
+                # the JSON of the first items less its "]" is a prefix of the whole JSON, of
+                # limit - 1 characters or more ("[" and each item, with the commas between, take
+                # 2 * items), and the whole is longer than limit: always cut
                 add(text_of(list(value[:items]))[:-1][:limit - 1] + "…")
                 continue
             text = text_of(list(value))
