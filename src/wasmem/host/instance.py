@@ -39,11 +39,11 @@ DIRTY_BYTE = 0xA5
 # --dirty-memory fills at most this much of each imported memory; a module
 # importing gigabytes would otherwise commit them all.
 DIRTY_LIMIT = 64 << 20
-# The most a memory may hold (4 GiB: a 32-bit memory's all) and a table (10 million
+# The most a memory may grow to (4 GiB: a 32-bit memory's all) and a table (10 million
 # elements, 80 MB) in an instance here: a program (its start function, or an invoked
 # export) that grows a memory64 or a table without end would otherwise take all the
-# machine has. Past them memory.grow and table.grow return -1; a module that needs more
-# at instantiation fails to instantiate, saying so.
+# machine has. Past them memory.grow and table.grow return -1. (A module that declares
+# more from the start is instantiated without them: see instantiate.)
 MEMORY_LIMIT = 1 << 32
 TABLE_LIMIT = 10_000_000
 
@@ -530,14 +530,32 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
     HostMemorySpec (or just its initial page count). Raises EngineError with
     ``stage`` compile/link/instantiate (AbortError when start calls abort),
     WasmError for a bad request.
-    """
-    import wasmtime
 
+    Memories and tables may grow to MEMORY_LIMIT and TABLE_LIMIT; a module that declares
+    more from the start is instantiated without the limits (as wasmtime alone would).
+    """
     if module is None:
         module = compile_module(wasm_bytes)
+    try:
+        return _instantiate(wasm_bytes, dirty_memory, host_memories, module, True)
+    except EngineError as e:
+        if e.stage not in ("link", "instantiate") or not _PAST_LIMITS.search(e.message):
+            raise
+    return _instantiate(wasm_bytes, dirty_memory, host_memories, module, False)
+
+
+# wasmtime's refusal of an initial size past the store's limits (also of 2**32 - 1 one-byte
+# pages, whatever the limit: wasmtime 50's limiter does not take that memory)
+_PAST_LIMITS = re.compile(r"minimum size of \d+ (pages|elements) exceeds (memory|table) limits")
+
+
+def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limited: bool) -> HostInstance:
+    import wasmtime
+
     eng = engine()
     store = wasmtime.Store(eng)
-    store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
+    if limited:
+        store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
     host = HostInstance(bytes(wasm_bytes), module, store)
     requests = dict(host_memories or {})
     stage = ["instantiate"]  # abort() reports the stage it happened in
