@@ -206,6 +206,73 @@ def _kind(extern_type) -> str:
     return "unknown"
 
 
+def _overloaded(host, store, own: dict) -> dict:
+    """Externs for the imports whose name another import of another type has too (the spec
+    allows it: imports.wast's "overloaded"), which the linker, one item per name, cannot all
+    provide: {import position: extern}. Each is made from the module's own types (a trap
+    stub, a zero global, an empty table), where wasmtime-py can make it; the rest are left
+    to the linker, which says what it cannot provide."""
+    import wasmtime
+
+    imports = host.parsed.imports
+    types, func = [], 0
+    for imp in imports:  # (a type key for each: what the import must be given)
+        if imp.kind == "func":
+            types.append(("func", host._signatures[func]))
+            func += 1
+        elif imp.kind == "global":
+            types.append(("global", imp.desc.valtype, imp.desc.mutable))
+        else:
+            types.append((imp.kind, imp.desc if isinstance(imp.desc, bytes) else id(imp.desc)))
+    by_name: dict[tuple, set] = {}
+    for imp, t in zip(imports, types):
+        by_name.setdefault((imp.module, imp.name), set()).add(t)
+    made = {}
+    for pos, (imp, t) in enumerate(zip(imports, types)):
+        if pos in own or len(by_name[(imp.module, imp.name)]) < 2:
+            continue
+        extern = _default_extern(wasmtime, store, imp, t)
+        if extern is not None:
+            made[pos] = extern
+    return made
+
+
+def _default_extern(wasmtime, store, imp, t):
+    """A trap stub, zero global or empty table for an import of type key ``t``, or None where
+    wasmtime-py cannot make one (v128 and GC types, table64, tags)."""
+    from ..binary.entries import TABLE_FLAGS, read_limits
+    from ..binary.types import global_valtype
+
+    vals = {"i32": (wasmtime.Val.i32, 0), "i64": (wasmtime.Val.i64, 0), "f32": (wasmtime.Val.f32, 0.0),
+            "f64": (wasmtime.Val.f64, 0.0), "funcref": (wasmtime.Val.funcref, None),
+            "externref": (wasmtime.Val.externref, None)}
+    if t[0] == "func":
+        sig = t[1]
+        if sig is None or not all(x in _PASSABLE for x in (*sig.params, *sig.results)):
+            return None
+        text = f"unknown import: `{imp.module}::{imp.name}` has not been defined"
+
+        def stub(*args):
+            raise wasmtime.WasmtimeError(text)
+
+        return wasmtime.Func(store, wasmtime.FuncType(_valtypes(sig.params), _valtypes(sig.results)), stub)
+    if t[0] == "global":
+        name = global_valtype(t[1])
+        if name not in vals:
+            return None
+        make, zero = vals[name]
+        return wasmtime.Global(store, wasmtime.GlobalType(getattr(wasmtime.ValType, name)(), t[2]), make(zero))
+    if t[0] == "table":
+        raw = t[1]
+        elem = {0x70: "funcref", 0x6F: "externref"}.get(raw[0])
+        (flags, lo, hi, _), _ = read_limits(raw, 1, TABLE_FLAGS, "table")
+        if elem is None or flags & 0x4:  # (a typed reference, or a table64)
+            return None
+        return wasmtime.Table(store, wasmtime.TableType(getattr(wasmtime.ValType, elem)(), wasmtime.Limits(lo, hi)),
+                              None)
+    return None
+
+
 def _linked(linker, store, imp, imports):
     """The linker's item for an import we did not make, which must be of the import's kind.
     The linker holds one item per name: where the module imports one name as two kinds,
@@ -596,6 +663,7 @@ def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limited: bool)
         if set(requests) - used:
             raise WasmError(f"host_memories names {', '.join(sorted(set(requests) - used))}, "
                             "which the module does not import as a memory")
+        own.update(_overloaded(host, store, own))
         linker.define_unknown_imports_as_traps(module)
         linker.define_unknown_imports_as_default_values(store, module)
         externs = [own[pos] if pos in own else _linked(linker, store, imp, imports)
