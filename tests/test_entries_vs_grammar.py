@@ -137,7 +137,7 @@ def _singles(payload: bytes):
 
 
 def _all(payload: bytes):
-    return [(v[:3], bytes(raw)) for v, raw in E.read_imports(payload)]
+    return [(v[:3], bytes(raw)) for v, raw, _ in E.read_imports(payload)]
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)

@@ -93,12 +93,11 @@ def behaviour(data: bytes):
 
 
 def single_imports(data: bytes) -> bytes:
-    """The module with its imports in the single-item encoding (wasmem writes a changed import
-    section so): wasmtime 50 does not read compact import groups."""
+    """The module with its imports in the single-item encoding: wasmtime 50 does not read
+    compact import groups."""
     m = Module.from_bytes(data)
-    if not m.imports:
-        return data
-    m.imports[0].name = m.imports[0].name  # (a change: the section is encoded again)
+    for imp in m.imports:
+        imp.name = imp.name  # (each a change: written on its own, out of its group)
     return m.to_bytes()
 
 
@@ -153,7 +152,7 @@ def test_every_memory_rewrite_validates_and_conversions_behave_the_same(modules,
                     before = behaviour(single_imports(data))
                 if kind == "define" and isinstance(before, tuple) and "one item per name" in before[1]:
                     continue  # (the import the host could not provide is gone now)
-                assert behaviour(out) == before, (kind, index)
+                assert behaviour(single_imports(out)) == before, (kind, index)
                 compared += isinstance(before, list)
     print(f"\nrewrites: {done}; {compared} conversions ran the same")
     assert min(done.values()) >= 10 and compared >= 50

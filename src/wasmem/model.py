@@ -167,7 +167,8 @@ class Import(Entry):
     """An import. ``desc`` is a type index (func), a Memory, a Global, or a raw
     container (table, tag)."""
 
-    __slots__ = ("module", "name", "kind", "desc")
+    __slots__ = ("module", "name", "kind", "desc", "_group")
+    _NOT_ENCODED = frozenset(("_group",))
 
     def __init__(self, module: str, name: str, kind: str, desc, _raw=None):
         _set(self, "module", module)
@@ -177,6 +178,7 @@ class Import(Entry):
         if isinstance(desc, (Memory, Global)):
             desc.import_ = self
         _set(self, "_raw", _raw)
+        _set(self, "_group", None)  # (views.ImportGroup: the compact group it was read from)
 
     @property
     def changed(self) -> bool:

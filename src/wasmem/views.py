@@ -64,16 +64,51 @@ class VectorView:
         return len(self._entries) + len(self._tail)
 
 
+class ImportGroup:
+    """A compact import group as read: its bytes and its imports, in order."""
+
+    __slots__ = ("raw", "members")
+
+    def __init__(self, raw: bytes):
+        self.raw, self.members = raw, []
+
+
 class ImportView(VectorView):
-    """The imports, one entry each, compact groups (a proposal) included: an unchanged
-    section is written back as it was; a changed one writes every import in the single-item
-    encoding (each entry's raw bytes are that encoding)."""
+    """The imports, one entry each, compact groups (a proposal) included. A changed section
+    writes a group back as it was while its imports are all there, unchanged and in order,
+    and otherwise its imports one by one in the single-item encoding (each entry's raw bytes
+    are that encoding)."""
 
     section_id = 2
 
     @classmethod
     def decode(cls, payload, base: int):
-        return cls([cls.entry(v, raw) for v, raw in E.read_imports(bytes(payload), base)])
+        data = bytes(payload)
+        entries, groups = [], {}
+        for v, raw, span in E.read_imports(data, base):
+            e = cls.entry(v, raw)
+            if span is not None:
+                group = groups.get(span)
+                if group is None:
+                    group = groups[span] = ImportGroup(data[span[0]:span[1]])
+                group.members.append(e)
+                object.__setattr__(e, "_group", group)
+            entries.append(e)
+        return cls(entries)
+
+    def encode(self) -> bytes:
+        entries = self.entries
+        out = []
+        i = 0
+        while i < len(entries):
+            group = entries[i]._group
+            if group is not None and _whole(group.members, entries, i):
+                out.append(group.raw)
+                i += len(group.members)
+            else:
+                out.append(entries[i].encode())
+                i += 1
+        return encode_u(len(out)) + b"".join(out)
 
     @staticmethod
     def entry(v, raw):
@@ -83,6 +118,13 @@ class ImportView(VectorView):
         elif kind == "global":
             desc = Global(desc[0], desc[1], None, _raw=t, _type_raw=t)
         return Import(module, name, kind, desc, _raw=raw)
+
+
+def _whole(members: list, entries: list, i: int) -> bool:
+    """Whether ``entries`` holds a group's ``members`` from ``i`` on, each unchanged."""
+    here = entries[i:i + len(members)]
+    return (len(here) == len(members) and all(map(operator.is_, here, members))
+            and not any(m.changed for m in members))
 
 
 class MemoryView(VectorView):

@@ -117,10 +117,11 @@ def read_payload(reader, payload, base: int, section: str):
 
 def read_imports(buf, base: int = 0) -> list:
     """Every import of an import section payload, as ((module, name, kind, desc, type bytes),
-    raw), in order: ``raw`` is the import's single-item encoding: its own bytes, or for an
-    item of a compact group (the compact-import-section proposal: ``module "" 0x7F
+    raw, group), in order: ``raw`` is the import's single-item encoding: its own bytes, or
+    for an item of a compact group (the compact-import-section proposal: ``module "" 0x7F
     vec(name type)`` or ``module "" 0x7E type vec(name)``) the single encoding of the same
-    names and type, made of their bytes."""
+    names and type, made of their bytes; ``group`` is None, or for a group's items one
+    (start, end) tuple, the group's place in the payload."""
     return read_payload(_read_imports, buf, base, "import")
 
 
@@ -135,12 +136,20 @@ def _read_imports(buf) -> list:
             p = _read_compact_group(buf, start, after_module, out)
             continue
         (module, name, kind, desc, type_start), p = read_import(buf, start)
-        out.append(((module, name, kind, desc, buf[type_start:p]), buf[start:p]))
+        out.append(((module, name, kind, desc, buf[type_start:p]), buf[start:p], None))
     vector_end(buf, p, n, "imports")
     return out
 
 
 def _read_compact_group(buf, start: int, after_module: int, out: list) -> int:
+    first = len(out)
+    end = _read_group_items(buf, start, after_module, out)
+    span = (start, end)
+    out[first:] = [(v, raw, span) for v, raw in out[first:]]
+    return end
+
+
+def _read_group_items(buf, start: int, after_module: int, out: list) -> int:
     module = read_name(buf, start)[0]
     head = buf[start:after_module]  # (the module name's own bytes, length first)
     form = buf[after_module + 1]
