@@ -380,6 +380,12 @@ def test_one_name_imported_as_several_types_gets_an_extern_each():
         h.call("call1")
     assert (e.value.stage, e.value.message) == ("call", "unknown import: `m::x` has not been defined")
     assert validate(wat('(module (import "a" "b" (func)) (import "a" "b" (global f32)))')).ok
+    # a table of typed references is left to the linker (its heap type comes before its limits:
+    # read as limits, type 40's index was "malformed table limits flags 0x28", a DecodeError)
+    types = " ".join("(type (func))" for _ in range(40))
+    with pytest.raises(EngineError, match="cannot provide the table import `m::x`: the module also imports"):
+        instantiate(wat(f"""(module {types} (type $t (func))
+          (import "m" "x" (table 1 (ref null $t))) (import "m" "x" (func)))"""))
     # where wasmtime-py cannot make the extern (a tag), the linker's one item is refused by name
     # (a shared memory there made wasmtime-py fail with a ctypes TypeError)
     wasm = wat("""(module (import "" "" (memory 1 1 shared)) (import "" "" (tag (param i32))))""")

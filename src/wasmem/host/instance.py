@@ -240,7 +240,7 @@ def _overloaded(host, store, own: dict) -> dict:
 def _default_extern(wasmtime, store, imp, t):
     """A trap stub, zero global or empty table for an import of type key ``t``, or None where
     wasmtime-py cannot make one (v128 and GC types, table64, tags)."""
-    from ..binary.entries import TABLE_FLAGS, read_limits
+    from ..binary.entries import LIMITS_64, TABLE_FLAGS, read_limits
     from ..binary.types import global_valtype
 
     vals = {"i32": (wasmtime.Val.i32, 0), "i64": (wasmtime.Val.i64, 0), "f32": (wasmtime.Val.f32, 0.0),
@@ -265,8 +265,10 @@ def _default_extern(wasmtime, store, imp, t):
     if t[0] == "table":
         raw = t[1]
         elem = {0x70: "funcref", 0x6F: "externref"}.get(raw[0])
+        if elem is None:  # (a typed reference: its heap type comes before the limits)
+            return None
         (flags, lo, hi, _), _ = read_limits(raw, 1, TABLE_FLAGS, "table")
-        if elem is None or flags & 0x4:  # (a typed reference, or a table64)
+        if flags & LIMITS_64:
             return None
         return wasmtime.Table(store, wasmtime.TableType(getattr(wasmtime.ValType, elem)(), wasmtime.Limits(lo, hi)),
                               None)
