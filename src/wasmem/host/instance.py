@@ -214,16 +214,7 @@ def _overloaded(host, store, own: dict) -> dict:
     to the linker, which says what it cannot provide."""
     import wasmtime
 
-    imports = host.parsed.imports
-    types, func = [], 0
-    for imp in imports:  # (a type key for each: what the import must be given)
-        if imp.kind == "func":
-            types.append(("func", host._signatures[func]))
-            func += 1
-        elif imp.kind == "global":
-            types.append(("global", imp.desc.valtype, imp.desc.mutable))
-        else:
-            types.append((imp.kind, imp.desc if isinstance(imp.desc, bytes) else id(imp.desc)))
+    imports, types = host.parsed.imports, host.import_types
     by_name: dict[tuple, set] = {}
     for imp, t in zip(imports, types):
         by_name.setdefault((imp.module, imp.name), set()).add(t)
@@ -275,7 +266,7 @@ def _default_extern(wasmtime, store, imp, t):
     return None
 
 
-def _linked(linker, store, imp, imports):
+def _linked(linker, store, imp):
     """The linker's item for an import we did not make, which must be of the import's kind.
     The linker holds one item per name: where the module imports one name as two kinds,
     the second would get the first's item (and a shared memory there trips wasmtime-py)."""
@@ -352,6 +343,23 @@ class HostInstance:
 
         return function_signatures(self.parsed)
 
+    @functools.cached_property
+    def import_types(self) -> list[tuple]:
+        """What each import must be given, in import order: ("func", Signature), ("global",
+        valtype, mutable), ("memory", Limits), or (kind, the type's bytes) for tables and tags."""
+        out, func = [], 0
+        for imp in self.parsed.imports:
+            if imp.kind == "func":
+                out.append(("func", self._signatures[func]))
+                func += 1
+            elif imp.kind == "global":
+                out.append(("global", imp.desc.valtype, imp.desc.mutable))
+            elif imp.kind == "memory":
+                out.append(("memory", imp.desc.limits))
+            else:
+                out.append((imp.kind, imp.desc))
+        return out
+
     # -- exports
     def export(self, name: str):
         try:
@@ -402,6 +410,9 @@ class HostInstance:
         """The parameter types of exported function ``name``, which this host can call: WasmError
         where a parameter or result has a type wasmtime-py cannot convert (it would abort the
         process on a v128 parameter, and fail on a v128 or GC reference result)."""
+        return list(self._callable(name).params)
+
+    def _callable(self, name: str):
         from ..binary.types import type_name
 
         sig = self.signature(name)
@@ -410,7 +421,7 @@ class HostInstance:
                 if t not in _PASSABLE:
                     raise WasmError(f"cannot call {name}: {what} {i} has type {type_name(t)}, which wasmtime's "
                                     f"Python API cannot pass ({_PASSABLE_TEXT} only)")
-        return list(sig.params)
+        return sig
 
     def param_types(self, name: str) -> list[str]:
         from ..binary.types import type_name
@@ -424,7 +435,8 @@ class HostInstance:
         A trap raises EngineError(stage="call"), abort() an AbortError.
         """
         f = self.func(name)
-        types = self.callable_params(name)
+        sig = self._callable(name)
+        types = sig.params
         if len(args) != len(types):
             raise WasmError(f"{name} takes {len(types)} argument(s) ({', '.join(types) or 'none'}), "
                             f"{len(args)} given")
@@ -438,7 +450,7 @@ class HostInstance:
                 raise
             message, full = engine_message(e)
             raise EngineError(message, stage="call", details=full) from e
-        n = len(self.signature(name).results)  # (a single null reference comes back as None too)
+        n = len(sig.results)  # (a single null reference comes back as None too)
         return [] if n == 0 else [result] if n == 1 else list(result)
 
 
@@ -656,7 +668,7 @@ def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limited: bool)
             elif kind == "func" and (imp.module, imp.name) in as_funcs:
                 # (the signature as the module's bytes give it: wasmtime-py's types may abort the process)
                 params, results, fn, caller = as_funcs[(imp.module, imp.name)]
-                sig = host._signatures[sum(1 for i in imports[:pos] if _kind(i.type) == "func")]
+                sig = host.import_types[pos][1]
                 if sig is not None and list(sig.params) == params and list(sig.results) == results:
                     func = wasmtime.Func(store, wasmtime.FuncType(_valtypes(params), _valtypes(results)),
                                          fn, access_caller=caller)
@@ -668,7 +680,7 @@ def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limited: bool)
         own.update(_overloaded(host, store, own))
         linker.define_unknown_imports_as_traps(module)
         linker.define_unknown_imports_as_default_values(store, module)
-        externs = [own[pos] if pos in own else _linked(linker, store, imp, imports)
+        externs = [own[pos] if pos in own else _linked(linker, store, imp)
                    for pos, imp in enumerate(imports)]
     except wasmtime.WasmtimeError as e:
         message, full = engine_message(e)
