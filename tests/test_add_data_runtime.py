@@ -440,6 +440,7 @@ def test_bulk_encodings_equal_the_entry_encoders(items):
         return
     assert _global_exports(names, range(7, 7 + len(names))) == expected
     assert _const_exprs(addresses) == [const_expr(a) for a in addresses]
+    assert _const_exprs(addresses, 0x42) == [const_expr(a, 0x42) for a in addresses]
 
 
 def test_the_api_report_has_the_records_the_columns_hold():

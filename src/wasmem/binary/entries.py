@@ -14,7 +14,7 @@ value and the new position; errors are DecodeError at the offending byte.
 
 from __future__ import annotations
 
-from ..errors import DecodeError, UnsupportedError
+from ..errors import DecodeError
 from .valtypes import KIND_CODES, KINDS, VALTYPE_BYTES
 from .leb import encode_s, encode_u, read_count, read_s32, read_s33, read_s64, read_u32, read_u64
 
@@ -97,9 +97,6 @@ def read_import(buf, pos: int):
     and tag the raw bytes of the type, which no rewrite changes."""
     module, p = read_name(buf, pos)
     name, p = read_name(buf, p)
-    if not name and p < len(buf) and buf[p] in (COMPACT_ITEMS, COMPACT_TYPE):
-        raise UnsupportedError(f"import kind 0x{buf[p]:02x} after an empty name starts a compact import group "
-                               "(compact-import-section proposal), which read_imports reads, not this", p)
     kind, (desc, start), p = _read_externtype(buf, p)
     return (module, name, kind, desc, start), p
 
@@ -142,19 +139,12 @@ def _read_imports(buf) -> list:
 
 
 def _read_compact_group(buf, start: int, after_module: int, out: list) -> int:
-    first = len(out)
-    end = _read_group_items(buf, start, after_module, out)
-    span = (start, end)
-    out[first:] = [(v, raw, span) for v, raw in out[first:]]
-    return end
-
-
-def _read_group_items(buf, start: int, after_module: int, out: list) -> int:
+    """Append a compact group's items to ``out`` (see read_imports); the position after it."""
     module = read_name(buf, start)[0]
     head = buf[start:after_module]  # (the module name's own bytes, length first)
-    form = buf[after_module + 1]
+    items = []
     p = after_module + 2
-    if form == COMPACT_TYPE:  # one type, then the names
+    if buf[after_module + 1] == COMPACT_TYPE:  # one type, then the names
         kind, (desc, type_start), p = _read_externtype(buf, p)
         t = buf[type_start:p]
         shared = bytes((KIND_CODES[kind],)) + t  # (each item's kind and type, as a single import writes them)
@@ -162,14 +152,16 @@ def _read_group_items(buf, start: int, after_module: int, out: list) -> int:
         for _ in range(count):
             name_start = p
             name, p = read_name(buf, p)
-            out.append(((module, name, kind, desc, t), head + buf[name_start:p] + shared))
-        return p
-    count, p = read_count(buf, p, 2)
-    for _ in range(count):
-        name_start = p
-        name, p = read_name(buf, p)
-        kind, (desc, type_start), p = _read_externtype(buf, p)
-        out.append(((module, name, kind, desc, buf[type_start:p]), head + buf[name_start:p]))
+            items.append(((module, name, kind, desc, t), head + buf[name_start:p] + shared))
+    else:  # each item with its type
+        count, p = read_count(buf, p, 2)
+        for _ in range(count):
+            name_start = p
+            name, p = read_name(buf, p)
+            kind, (desc, type_start), p = _read_externtype(buf, p)
+            items.append(((module, name, kind, desc, buf[type_start:p]), head + buf[name_start:p]))
+    span = (start, p)
+    out.extend((v, raw, span) for v, raw in items)
     return p
 
 

@@ -289,11 +289,9 @@ def _export_objects(m, names: list, addresses: list, wide: bool = False) -> None
     n = len(names)
     first = len(m.globals)  # (m.globals is a new list each time: ask once)
     indices = range(first, first + n)
-    if wide:  # (i64 globals, as wasm-ld's for a memory64)
-        inits = list(map(_I64_CONST.__add__, map(const_expr, addresses, repeat(0x42))))
-    else:
-        inits = list(map(_I32_CONST.__add__, _const_exprs(addresses)))
-    m.view(6, create=True).extend_encoded(inits)
+    # (in a memory64, i64 globals and i64.const, as wasm-ld's for wasm64)
+    globaltype, op = (_I64_CONST, 0x42) if wide else (_I32_CONST, 0x41)
+    m.view(6, create=True).extend_encoded(list(map(globaltype.__add__, _const_exprs(addresses, op))))
     m.view(7, create=True).extend_encoded(_global_exports(names, indices))
     # where the module names its globals (clang's builds, asc's --debug), the new ones are
     # named after their objects too, for disassemblers and debuggers
@@ -319,11 +317,11 @@ def _name_segments(m, first: int, layout, labels: list | None) -> None:
     section.set("data", {**data_names, **new})
 
 
-def _const_exprs(addresses: list) -> list:
-    """``const_expr(a)`` of each address, the opcode and end joined on in one C-level step."""
-    if max(addresses, default=0) >= 1 << 31:  # (taken as negative i32: const_expr's rule)
-        return list(map(const_expr, addresses))
-    return list(map(b"".join, zip(repeat(b"\x41"), map(encode_s, addresses), repeat(b"\x0b"))))
+def _const_exprs(addresses: list, op: int = 0x41) -> list:
+    """``const_expr(a, op)`` of each address, the opcode and end joined on in one C-level step."""
+    if max(addresses, default=0) >= 1 << 31:  # (taken as negative numbers: const_expr's rule)
+        return list(map(const_expr, addresses, repeat(op)))
+    return list(map(b"".join, zip(repeat(bytes((op,))), map(encode_s, addresses), repeat(b"\x0b"))))
 
 
 def _global_exports(names: list, indices) -> list:
@@ -337,6 +335,6 @@ def _global_exports(names: list, indices) -> list:
 
 
 _I32_CONST = encode_globaltype(I32, False)  # the type of each exported object's global
-_I64_CONST = encode_globaltype(0x7E, False)  # (in a memory64: addresses are i64)
+_I64_CONST = encode_globaltype(0x7E, False)  # (a memory64's: addresses are i64)
 _ONE_BYTE = tuple(bytes((i,)) for i in range(0x80))
 _GLOBAL_KIND = bytes((KIND_CODES["global"],))
