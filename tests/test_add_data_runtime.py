@@ -550,8 +550,11 @@ def test_the_symbols_survive_add_data(path, objects):
     before = m.symbols()
     try:
         report = add(m, parse_spec({"object": _APPENDED[objects]}))
-    except LayoutError as e:  # (a build without RTTI has no id for Array<i32>)
-        assert objects == "array-first" and "no runtime id for Array<i32>" in str(e)
+    except LayoutError as e:
+        # (a build without RTTI has no id for Array<i32>; one with Array<isize> too has two)
+        assert objects == "array-first"
+        assert "no runtime id for Array<i32>" in str(e) or (
+            "ambiguous runtime id for Array<i32>" in str(e) and path.parent.name.startswith("aliases-"))
         return
     except RewriteError as e:  # (wasm-ld's exported __heap_base, which its C allocator does not read)
         assert before["__heap_base"]["source"] == "export" and "__rtti_base" not in before

@@ -52,7 +52,7 @@ def test_fixture_set_covers_the_pinned_versions():
     versions = {c.rsplit("-", 1)[1] for c in CASES}
     assert {"0.9.4", "0.16.1", "0.17.1", "0.17.14", "0.20.19", "0.23.1", "0.28.20"} <= versions
     kinds = {c.rsplit("-", 1)[0] for c in CASES}
-    assert {"strings", "arrays", "static", "worked", "worked-membase1000", "rtti"} <= kinds
+    assert {"strings", "arrays", "static", "worked", "worked-membase1000", "rtti", "aliases"} <= kinds
 
 
 @pytest.mark.parametrize("case", CASES)

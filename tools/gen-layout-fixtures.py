@@ -92,6 +92,14 @@ WORKED = [  # assemblyscript-static-data.md section 5
     ("sa", "StaticArray<i32>", [7, 8, 9]),
     ("strs", "Array<string>", ["ab", "cde"]),
 ]
+ALIASES = [  # isize and usize pack as i32 and u32, but asc gives their arrays classes of their own
+    ("al_i32", "Array<i32>", [-1, 2]),
+    ("al_isize", "Array<isize>", [-1, 2]),
+    ("al_usize", "Array<usize>", [4294967295]),
+    ("al_u32", "Array<u32>", [4294967295]),
+    ("al_s_isize", "StaticArray<isize>", [-3]),
+    ("al_s_i32", "StaticArray<i32>", [-3]),
+]
 RTTI = [
     ("r_i32", "Array<i32>", [1, 2]),
     ("r_sf64", "StaticArray<f64>", [0.5]),
@@ -119,6 +127,7 @@ for v in ALL:
     CASES[f"static-{v}"] = (STATIC, v, [], None)
     CASES[f"worked-{v}"] = (WORKED, v, [], None)
     CASES[f"rtti-{v}"] = (RTTI, v, [], RTTI_EXTRA)
+    CASES[f"aliases-{v}"] = (ALIASES, v, [], None)
 for v in ("0.9.4", "0.16.1", "0.17.1", "0.17.14", "0.28.20"):
     CASES[f"worked-membase1000-{v}"] = (WORKED, v, ["--memoryBase", "1000"], None)
 for v in ("0.17.14", "0.28.20"):

@@ -11,7 +11,7 @@ import operator
 
 from ..errors import LayoutError
 from .types import (REPORT_OBJECT_KEYS, REPORT_SEGMENT_KEYS, SCALARS, BadValue, Block, CType, LaidObject, parse_ctype,
-                    show_value)
+                    scalar, show_value)
 
 DEFAULT_BASE = 1024  # wasm-ld's default --global-base: the first KiB stays free
 _U32_MAX = 0xFFFFFFFF
@@ -60,9 +60,10 @@ class CLayout:
         return self.add(CType("bytes"), data, name, align)
 
     def add_array(self, elem: str, values, name: str | None = None, align: int | None = None) -> int:
-        if elem not in SCALARS:
+        t = scalar(elem)
+        if t is None:
             raise LayoutError(f"unknown element type {elem!r} for the c abi")
-        return self.add(CType("array", SCALARS[elem]), values, name, align)
+        return self.add(CType("array", t), values, name, align)
 
     def block_table(self) -> list[tuple]:
         """``blocks`` as tuples of a Block's fields in order (as StaticLayout's)."""

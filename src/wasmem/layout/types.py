@@ -96,8 +96,14 @@ SCALARS = {s.name: s for s in (
     Scalar("i64", 8, "q", signed=True), Scalar("u64", 8, "Q"),
     Scalar("f32", 4, "f", signed=True, float=True), Scalar("f64", 8, "d", signed=True, float=True),
 )}
-# AS spellings that mean the same machine type on wasm32.
-SCALAR_ALIASES = {"isize": "i32", "usize": "u32"}
+# isize and usize: on wasm32 packed as i32 and u32, but types of their own to asc, whose
+# Array<isize> and Array<i32> are two classes with two runtime ids (asc 0.9-0.28).
+SCALAR_ALIASES = {"isize": Scalar("isize", 4, "i", signed=True), "usize": Scalar("usize", 4, "I")}
+
+
+def scalar(name: str) -> Scalar | None:
+    """The scalar type spelled ``name`` (i32, usize...), or None."""
+    return SCALARS.get(name) or SCALAR_ALIASES.get(name)
 
 TYPED_ARRAYS = {
     "Int8Array": "i8", "Uint8Array": "u8", "Uint8ClampedArray": "u8", "Int16Array": "i16",
@@ -182,11 +188,11 @@ def parse_ctype(text: str) -> CType:
     if t in ("cstring", "bytes"):
         return CType(t)
     if t.endswith("[]"):
-        elem = SCALARS.get(SCALAR_ALIASES.get(t[:-2].strip(), t[:-2].strip()))
+        elem = scalar(t[:-2].strip())
         if elem is not None:
             return CType("array", elem)
-    elif t in SCALARS or t in SCALAR_ALIASES:
-        return CType("scalar", SCALARS[SCALAR_ALIASES.get(t, t)])
+    elif scalar(t) is not None:
+        return CType("scalar", scalar(t))
     raise LayoutError(f"unknown type {text!r} for the c abi "
                       "(cstring, bytes, a scalar such as u32, or an array such as f64[])")
 
@@ -201,7 +207,7 @@ class _Parser:
     def fail(self):
         raise LayoutError(
             f"unknown type {self.text!r}: expected string, ArrayBuffer, a typed array (Int32Array...), "
-            "Array<T>, StaticArray<T> or T[] with T one of bool i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 "
+            "Array<T>, StaticArray<T> or T[] with T one of bool i8 u8 i16 u16 i32 u32 i64 u64 isize usize f32 f64 "
             "string or a nested array, optionally `| null` for references")
 
     def skip(self):
@@ -255,10 +261,10 @@ class _Parser:
             return Ref("ArrayBuffer")
         if w in TYPED_ARRAYS:
             return Ref("typed", SCALARS[TYPED_ARRAYS[w]], typed_name=w)
-        w = SCALAR_ALIASES.get(w, w)
-        if w in SCALARS:
-            return SCALARS[w]
-        self.fail()
+        t = scalar(w)
+        if t is None:
+            self.fail()
+        return t
 
 
 class Block:
