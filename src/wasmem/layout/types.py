@@ -191,8 +191,8 @@ def parse_ctype(text: str) -> CType:
         elem = scalar(t[:-2].strip())
         if elem is not None:
             return CType("array", elem)
-    elif scalar(t) is not None:
-        return CType("scalar", scalar(t))
+    elif (elem := scalar(t)) is not None:
+        return CType("scalar", elem)
     raise LayoutError(f"unknown type {text!r} for the c abi "
                       "(cstring, bytes, a scalar such as u32, or an array such as f64[])")
 
