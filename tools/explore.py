@@ -18,12 +18,14 @@ c-layout    random cstrings, bytes and T[] of every scalar type with random alig
             writers): the linker's memory must be wasmem's image, every object at the
             linker's address.
 add-data    random values of random types, nested arrays, typed arrays and ArrayBuffers
-            included, appended to an asc 0.28.20 program that builds the same values at run
-            time and serializes any value of each type exactly (UTF-16 code units, float
-            bits): in wasmtime the appended object and the runtime-built one must serialize
-            as Python does, before and after push and forced GC cycles.
+            included, appended to an asc 0.28.20 program (unoptimized, or -O3 with room
+            below its data) that builds the same values at run time and serializes any
+            value of each type exactly (UTF-16 code units, float bits): in wasmtime the
+            appended object and the runtime-built one must serialize as Python does,
+            before and after push and forced GC cycles.
 
-Each case is one seed: `--seed S --count 1 -v` repeats it. Exit status 1 if any case differs.
+Each case is one seed: `explore.py KIND 1 --seed S -v` repeats it, with its source.
+Exit status 1 if any case differs.
 Needs npm (asc, clang via tools/get-asc.sh and tools/get-clang.sh, installed on first use).
 """
 
@@ -439,15 +441,15 @@ def add_data_case(seed: int) -> tuple[bool, str]:
     lines.append("export function churn(n: i32): i32 { let s = 0; for (let i = 0; i < n; i++) { "
                  "const a = new Array<string>(3); a[0] = i.toString(); s += a[0].length; } return s; }")
     source = "\n".join(program.functions + lines) + "\n"
-    below = r.random() < 0.3  # room below the data: the objects go there
+    below = r.random() < 0.3  # room below the data: the objects go there (in an optimized build too)
+    flags = ["--memoryBase", "65536", *(["-O3"] if r.random() < 0.5 else [])] if below else []
     described = [(type_name(t), v) for t, v in objects]
-    head = f"{'--memoryBase 65536' if below else ''}\nobjects: {described!r}"
+    head = f"{' '.join(flags)}\nobjects: {described!r}"
     bad = []
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "p.ts"), "w", encoding="utf-8") as f:
             f.write(source)
-        done = run([asc_path("0.28.20"), "p.ts", "--outFile", "p.wasm", "--exportRuntime",
-                    *(["--memoryBase", "65536"] if below else [])], cwd=tmp)
+        done = run([asc_path("0.28.20"), "p.ts", "--outFile", "p.wasm", "--exportRuntime", *flags], cwd=tmp)
         if done.returncode != 0:
             return False, f"{head}\nasc failed: {(done.stdout + done.stderr)[-800:]}\nsource.ts:\n{source}"
         host = instantiate(open(os.path.join(tmp, "p.wasm"), "rb").read())
