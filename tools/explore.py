@@ -18,8 +18,10 @@ c-layout    random cstrings, bytes and T[] of every scalar type with random alig
             writers): the linker's memory must be wasmem's image, every object at the
             linker's address.
 add-data    random values of random types, nested arrays, typed arrays and ArrayBuffers
-            included, appended to an asc 0.28.20 program (unoptimized, or -O3 with room
-            below its data) that builds the same values at run time and serializes any
+            included, appended to an asc program of each runtime generation (0.9.4 and
+            0.17.14: reference counting; 0.20.19 and 0.28.20: the incremental GC;
+            unoptimized, or -O3 with room below its data) that builds the same values at
+            run time and serializes any
             value of each type exactly (UTF-16 code units, float bits): in wasmtime the
             appended object and the runtime-built one must serialize as Python does,
             before and after push and forced GC cycles.
@@ -369,8 +371,8 @@ class _Program:
             elif t[0] == "string":
                 body = 'let s = "\\""; for (let i = 0; i < x.length; i++) s += x.charCodeAt(i).toString() + "."; return s;'
             elif t[0] == "ArrayBuffer":
-                body = ('const u = Uint8Array.wrap(x); let s = "B"; '
-                        'for (let i = 0; i < u.length; i++) s += u[i].toString() + "."; return s;')
+                body = ('let s = "B"; for (let i = 0; i < x.byteLength; i++) '
+                        's += load<u8>(changetype<usize>(x) + <usize>i).toString() + "."; return s;')
             elif t[0] == "null":
                 body = f'if (x === null) return "N"; return {self.serializer(t[1])}(x!);'
             else:
@@ -395,8 +397,8 @@ class _Program:
         self.temps += 1
         var = f"v{self.temps}"
         if t[0] == "ArrayBuffer":
-            out.append(f"const {var} = new ArrayBuffer({len(v)}); const {var}u = Uint8Array.wrap({var});")
-            out += [f"{var}u[{i}] = {b};" for i, b in enumerate(v)]
+            out.append(f"const {var} = new ArrayBuffer({len(v)});")
+            out += [f"store<u8>(changetype<usize>({var}) + {i}, {b});" for i, b in enumerate(v)]
         elif t[0] == "Array":
             out.append(f"const {var} = new {type_name(t)}(0);")
             for x in v:
@@ -433,7 +435,9 @@ def add_data_case(seed: int) -> tuple[bool, str]:
         made = program.build(v, t, statements)
         lines += [f"export function ser_{k}(p: usize): string {{ return {program.serializer(t)}(changetype<{name}>(p)); }}",
                   f"function build_{k}(): {name} {{ {' '.join(statements)} return {made}; }}",
-                  f"export function make_{k}(): usize {{ return changetype<usize>(build_{k}()); }}"]
+                  # (kept in a global: a root for the GC, a reference held for reference counting)
+                  f"let kept_{k}: {name} | null = null;",
+                  f"export function make_{k}(): usize {{ kept_{k} = build_{k}(); return changetype<usize>(kept_{k}); }}"]
         if t[0] == "Array" and t[1][0] == "scalar":
             lines.append(f"export function push_{k}(p: usize): i32 {{ return changetype<{name}>(p).push(<{t[1][1]}>1); }}")
         _classes(t, classes)
@@ -441,15 +445,19 @@ def add_data_case(seed: int) -> tuple[bool, str]:
     lines.append("export function churn(n: i32): i32 { let s = 0; for (let i = 0; i < n; i++) { "
                  "const a = new Array<string>(3); a[0] = i.toString(); s += a[0].length; } return s; }")
     source = "\n".join(program.functions + lines) + "\n"
+    version = r.choice(["0.9.4", "0.17.14", "0.20.19", "0.28.20", "0.28.20"])  # each runtime generation
     below = r.random() < 0.3  # room below the data: the objects go there (in an optimized build too)
     flags = ["--memoryBase", "65536", *(["-O3"] if r.random() < 0.5 else [])] if below else []
     described = [(type_name(t), v) for t, v in objects]
-    head = f"{' '.join(flags)}\nobjects: {described!r}"
+    head = f"asc {version} {' '.join(flags)}\nobjects: {described!r}"
     bad = []
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "p.ts"), "w", encoding="utf-8") as f:
             f.write(source)
-        done = run([asc_path("0.28.20"), "p.ts", "--outFile", "p.wasm", "--exportRuntime", *flags], cwd=tmp)
+        numbers = tuple(map(int, version.split(".")))
+        gc = numbers >= (0, 18, 0)  # the incremental GC (else reference counting)
+        done = run([asc_path(version), "p.ts", "--outFile" if numbers >= (0, 20, 0) else "--binaryFile", "p.wasm",
+                    *(["--exportRuntime"] if gc else []), *flags], cwd=tmp)
         if done.returncode != 0:
             return False, f"{head}\nasc failed: {(done.stdout + done.stderr)[-800:]}\nsource.ts:\n{source}"
         host = instantiate(open(os.path.join(tmp, "p.wasm"), "rb").read())
@@ -467,15 +475,12 @@ def add_data_case(seed: int) -> tuple[bool, str]:
             host = instantiate(open(os.path.join(tmp, "out.wasm"), "rb").read())
             pinned = set()
 
-            def pin(address):
-                if address not in pinned:  # (a literal string is one object however often made)
+            def pin(address):  # (the GC does not trace from appended objects)
+                if gc and address not in pinned:
                     host.call("__pin", address)
                     pinned.add(address)
 
-            runtime = {}
-            for k in range(len(objects)):
-                runtime[k] = host.call(f"make_{k}")[0] & 0xFFFFFFFF
-                pin(runtime[k])
+            runtime = {k: host.call(f"make_{k}")[0] & 0xFFFFFFFF for k in range(len(objects))}
             expected = {k: _serialized(v, t) for k, (t, v) in enumerate(objects)}
 
             def check(stage):
@@ -494,9 +499,11 @@ def add_data_case(seed: int) -> tuple[bool, str]:
                             bad.append(f"push o{k} {where}: wrong length")
                     expected[k] = _serialized(v + [True if t[1][1] == "bool" else 1], t)
             check("after push")
+            collect = any(e.name == "__collect" for e in host.parsed.exports)  # (not exported by 0.17)
             for cycle in range(2):
                 host.call("churn", 3000)
-                host.call("__collect")
+                if collect:
+                    host.call("__collect")
                 check(f"after GC cycle {cycle + 1}")
         except Exception:
             bad.append(traceback.format_exc()[-1500:])
