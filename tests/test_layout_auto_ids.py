@@ -58,13 +58,11 @@ def test_auto_ids_reproduce_asc_bytes_and_addresses(tmp_path, capsys):
 def test_auto_ids_tell_isize_and_usize_from_i32_and_u32(version):
     """asc gives Array<isize> a class of its own beside Array<i32> (and usize beside u32):
     numbered in order of first use, each gets asc's idof<T>(), and the bytes are asc's."""
-    from wasmem.layout.spec import build_layout, load_spec
+    from test_layout_fixtures import load, user_segments
+    from wasmem.layout.spec import build_layout
 
-    folder = FIXTURES / "layout" / f"aliases-{version}"
-    expected = json.loads((folder / "expected.json").read_text())
-    layout = build_layout(load_spec(folder / "spec.json"), auto_ids=True)
+    spec, expected = load(f"aliases-{version}")
+    layout = build_layout(spec, auto_ids=True)
     assert len(set(expected["ids"].values())) == 6
     assert layout.auto_assigned == expected["ids"]
-    user = expected["user"]
-    assert layout.segments() == [(s["offset"], bytes.fromhex(s["hex"]))
-                                 for s in expected["segments"][user["first"]:user["first"] + user["count"]]]
+    assert layout.segments() == user_segments(expected)

@@ -127,10 +127,10 @@ def _read_imports(buf) -> list:
     out = []
     for _ in range(n):
         start = p
-        _, after_module = read_name(buf, p)
+        module, after_module = read_name(buf, p)
         if (after_module + 1 < len(buf) and buf[after_module] == 0
                 and buf[after_module + 1] in (COMPACT_ITEMS, COMPACT_TYPE)):
-            p = _read_compact_group(buf, start, after_module, out)
+            p = _read_compact_group(buf, start, module, after_module, out)
             continue
         (module, name, kind, desc, type_start), p = read_import(buf, start)
         out.append(((module, name, kind, desc, buf[type_start:p]), buf[start:p], None))
@@ -138,9 +138,8 @@ def _read_imports(buf) -> list:
     return out
 
 
-def _read_compact_group(buf, start: int, after_module: int, out: list) -> int:
+def _read_compact_group(buf, start: int, module: str, after_module: int, out: list) -> int:
     """Append a compact group's items to ``out`` (see read_imports); the position after it."""
-    module = read_name(buf, start)[0]
     head = buf[start:after_module]  # (the module name's own bytes, length first)
     items = []
     p = after_module + 2
