@@ -35,7 +35,7 @@ F32_MAX, F32_TINY = 3.4028234663852886e38, 1.401298464324817e-45
 # C spelling of each element type (stdint.h is not there: -nostdlib, no libc headers)
 C_TYPES = {"i8": "signed char", "u8": "unsigned char", "i16": "short", "u16": "unsigned short",
            "i32": "int", "u32": "unsigned int", "i64": "long long", "u64": "unsigned long long",
-           "f32": "float", "f64": "double", "bool": "_Bool"}
+           "f32": "float", "f64": "double", "bool": "_Bool", "isize": "long", "usize": "unsigned long"}
 
 # (name, type, value, align or None)
 SCALARS = [
@@ -111,15 +111,20 @@ def c_number(t: str, v) -> str:
     return f"{v}{suffix}"
 
 
-_SIZES = {"i8": 1, "u8": 1, "bool": 1, "i16": 2, "u16": 2, "i32": 4, "u32": 4, "f32": 4, "i64": 8, "u64": 8, "f64": 8}
+_SIZES = {"i8": 1, "u8": 1, "bool": 1, "i16": 2, "u16": 2, "i32": 4, "u32": 4, "f32": 4, "i64": 8, "u64": 8, "f64": 8,
+          "isize": 4, "usize": 4}
+
+
+def natural_align(t: str) -> int:
+    """A spec type's ABI alignment: its element's size (1 for cstring and bytes)."""
+    return 1 if t in ("cstring", "bytes") else _SIZES[t[:-2]]
 
 
 def c_global(name: str, t: str, value, align, clang_picks: bool = False) -> str:
     # aligned(): the object's ABI alignment (or the spec's align), which is what the c abi
     # lays out; without it clang gives arrays of 16 bytes or more a preferred alignment of 16.
     # section(): all-zero objects would go to .bss, after the rest; this keeps them in order.
-    natural = 1 if t in ("cstring", "bytes") else _SIZES[t[:-2]]
-    aligned = "" if clang_picks else f", aligned({align or natural})"
+    aligned = "" if clang_picks else f", aligned({align or natural_align(t)})"
     attrs = f'__attribute__((used{aligned}, section(".data.{name}")))'
     if t == "cstring":
         return f"{attrs} char {name}[] = {c_string(value.encode('utf-8'))};"
