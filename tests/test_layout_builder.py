@@ -305,6 +305,26 @@ def test_headers_and_payloads_read_back(objects, version, base, intern):
                 assert [payload(p).decode("utf-16-le", "surrogatepass") for p in words] == v
 
 
+def test_a_run_of_strings_image_is_kept_as_encoded_and_joined_once():
+    # A run of strings' image (9 MB for 100,000) stays the bytes it was encoded to, between
+    # what came before and what comes after; image_parts gives the pieces unjoined (what
+    # `layout --format bin` writes), and the first image/image_view/segments joins them.
+    from wasmem.layout.types import STRING
+
+    lay = StaticLayout()
+    lay.add_string("before", "b")
+    lay.add_many([(STRING, f"s{i}\u00e9", f"s{i}", None) for i in range(5)])
+    lay.add_array("i32", [1, 2, 3], "a", id=9)
+    pieces = [p.tobytes() for p in lay.image_parts()]
+    whole = lay.image()
+    blocks = {b.label: b for b in lay.blocks}
+    start, end = blocks["s0"].block - lay.base, blocks["s4"].block + blocks["s4"].seg_size - lay.base
+    assert pieces == [whole[:start], whole[start:end], whole[end:]] and len(whole) == lay.end - lay.base
+    assert [p.tobytes() for p in lay.image_parts()] == [whole]  # joined by image(): one piece from now on
+    s3 = blocks["s3"].address - lay.base
+    assert whole[s3 - 4:s3] == (6).to_bytes(4, "little") and whole[s3:s3 + 6] == "s3\u00e9".encode("utf-16-le")
+
+
 def test_image_view_is_the_image_without_a_copy():
     from wasmem.layout.types import parse_ctype
 

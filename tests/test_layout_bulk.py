@@ -42,7 +42,8 @@ _item = st.one_of(
 
 
 def _state(lay):
-    return (lay.image(), lay.end, lay.report(), [vars_(b) for b in lay.blocks], lay.objects,
+    parts = b"".join(lay.image_parts())  # (before image() joins the pieces a run of strings left)
+    return (parts, lay.image(), lay.end, lay.report(), [vars_(b) for b in lay.blocks], lay.objects,
             dict(lay.auto_assigned), lay.segments())
 
 

@@ -149,6 +149,9 @@ def test_bin_to_stdout(tmp_path):
     spec = spec_file(tmp_path, dict(WORKED, ids=IDS))
     r = subprocess.run([sys.executable, "-m", "wasmem", "layout", spec, "--format", "bin"], capture_output=True)
     assert r.returncode == 0 and len(r.stdout) == 292 and r.stdout[4:8] == bytes.fromhex("1c000000")
+    # the same bytes as the file (both written from the layout's pieces: the run of strings' own)
+    assert main(["layout", spec, "--format", "bin", "-o", str(tmp_path / "image.bin")]) == 0
+    assert (tmp_path / "image.bin").read_bytes() == r.stdout
 
 
 def test_wat_past_the_segment_limit_warns(tmp_path, capsys, monkeypatch):

@@ -64,7 +64,7 @@ def run(args) -> int:
     elif args.format == "map":
         out = memory_map(layout).encode("utf-8", "backslashreplace")
     else:
-        out = layout.image_view()
+        out = layout.image_parts()  # (written as they are: a 9 MB piece is not copied to join it)
     if args.output:
         from ..fileio import write_atomic
 
@@ -72,7 +72,7 @@ def run(args) -> int:
             write_atomic(args.output, out)
     else:
         sys.stdout.flush()
-        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.writelines((out,) if isinstance(out, bytes) else out)
         sys.stdout.buffer.flush()
     leave(spec, layout, out)  # (freed by the process's end: see cli.entrypoint)
     return 0

@@ -63,6 +63,9 @@ class StaticLayout:
         self._gc_info = self.abi.gc_info
         self._string_id = self.abi.ids.string
         self._buf = bytearray(self._cursor - self.base)  # the image from self.base to the cursor
+        # Pieces of the image before _buf, kept as made where copying them into _buf would
+        # cost more (a run of strings' 9 MB image): see _add_string_run and _image_buffer.
+        self._sealed: list = []
         self._interned: dict[str, int] = {}  # interned string -> index of its block (see _strings)
         # Runs of strings laid out whole whose block tuples, names and interned strings are
         # not written out yet (see _settle): their places in _blocks and _named hold None.
@@ -320,7 +323,16 @@ class StaticLayout:
         del text
         buf = self._buf
         buf += _ZEROS[first - cursor]  # (the cursor may be odd; the blocks after it are not)
-        buf += image
+        if len(image) > len(buf):
+            # The image stays the bytes it was encoded to; what the buffer held goes before it,
+            # and the buffer (the same object: callers hold it) goes on after it. A copy of the
+            # smaller part, where appending would copy the image and fault in its pages again.
+            if buf:
+                self._sealed.append(bytes(buf))
+            self._sealed.append(image)
+            del buf[:]
+        else:
+            buf += image
         run = _Run()
         run.first, run.named = first_index, len(self._named)
         run.fresh = fresh if intern else None
@@ -529,17 +541,30 @@ class StaticLayout:
     def segments(self) -> list[tuple[int, bytes]]:
         """One (offset, bytes) per object block, exactly as asc emits them."""
         self._settle()
-        buf, base = self._buf, self.base
+        buf, base = self._image_buffer(), self.base
         return [(b[1], bytes(buf[b[1] - base:b[1] - base + b[9]])) for b in self._blocks]
 
     def image(self) -> bytes:
         """The memory from ``base`` to ``end`` (zeros where no object is)."""
-        return bytes(self._buf)
+        return bytes(self._image_buffer())
 
     def image_view(self) -> memoryview:
         """``image()`` without the copy (9 MB for 110,000 objects): a read-only view of the
         layout's own buffer. While it is held, adding an object raises BufferError."""
-        return memoryview(self._buf).toreadonly()
+        return memoryview(self._image_buffer()).toreadonly()
+
+    def image_parts(self) -> list[memoryview]:
+        """``image()`` as the read-only pieces it is kept in, in order, without joining
+        them (for writing out). While they are held, adding an object raises BufferError."""
+        return [*map(memoryview, self._sealed), memoryview(self._buf).toreadonly()]
+
+    def _image_buffer(self) -> bytearray:
+        """The layout's buffer, holding the whole image: the sealed pieces and the buffer
+        joined into one, once (no method is laying out meanwhile, holding the old one)."""
+        if self._sealed:  # (one copy of each piece: as appending them would have made)
+            self._buf = bytearray().join([*self._sealed, self._buf])
+            self._sealed.clear()
+        return self._buf
 
     def report(self, columns: bool = False) -> dict:
         """What was laid out: abi, version, base, end, and a record per object and per

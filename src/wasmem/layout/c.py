@@ -85,6 +85,10 @@ class CLayout:
         it is held, adding an object raises BufferError."""
         return memoryview(self._buf).toreadonly()
 
+    def image_parts(self) -> list[memoryview]:
+        """``image()`` as pieces to write out, as StaticLayout's: here the one buffer."""
+        return [self.image_view()]
+
     def report(self, columns: bool = False) -> dict:
         """As StaticLayout.report (``rt_id`` is null: no headers)."""
         objects = [{"name": o.name, "type": o.type, "address": o.address, "block": o.block,

@@ -165,6 +165,7 @@ def load_spec(path, abi: str | None = None, keep: list | None = None) -> Spec:
             raise SpecError(f"bad TOML: {e}") from e
         except RecursionError:
             raise SpecError(_TOO_DEEP) from None
+    del text  # (its memory is used again for the columns below: see cli.entrypoint)
     if keep is not None:
         keep.append(doc)
     spec = parse_spec(doc, folder=os.path.dirname(os.path.abspath(path)), abi=abi)
