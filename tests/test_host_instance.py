@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import struct
 import subprocess
@@ -360,6 +361,47 @@ def test_memories_and_tables_are_bounded():
     big = instantiate(wat("""(module (memory (export "m") i64 70000)
       (func (export "grow") (result i64) (memory.grow (i64.const 1))))"""))
     assert big.memory("m").pages() == 70000 and big.call("grow") == [70000]
+
+
+SPIN = """(module
+  (func (export "spin") (param i32) (result i32) (loop $l (br_if $l (local.get 0))) (i32.const 7))
+  (func (export "id") (param i32) (result i32) (local.get 0)))"""
+
+
+def test_a_start_function_that_never_returns_is_stopped():
+    from wasmem.host.instance import DEFAULT_TIMEOUT
+
+    loop = wat("(module (func $s (loop $l (br $l))) (start $s))")
+    r = validate(loop, timeout=0.2)
+    assert (r.valid, r.instantiated, r.stage) == (True, False, "instantiate")
+    assert r.error == ("the start function did not finish within 0.2 s: stopped by the time limit "
+                       "(--timeout; timeout= in the API)")
+    with pytest.raises(EngineError, match="the start function did not finish within 0.25 s") as e:
+        instantiate(loop, timeout=0.25)
+    assert e.value.stage == "instantiate" and "interrupt" in e.value.details
+    assert DEFAULT_TIMEOUT == 10.0 and validate(wat(SPIN)).ok  # (a module that returns: no limit felt)
+
+
+def test_a_call_is_stopped_at_the_limit_and_the_instance_goes_on():
+    import time
+
+    h = instantiate(wat(SPIN), timeout=0.2)
+    assert h.timeout == 0.2 and h.call("spin", 0) == [7]
+    with pytest.raises(EngineError, match="^spin did not finish within 0.2 s") as e:
+        h.call("spin", 1)
+    assert e.value.stage == "call"
+    time.sleep(0.3)  # longer than the limit: outside call, the store has no deadline
+    assert h.call("id", 5) == [5] and h.exports["id"](h.store, 6) == 6
+    h.timeout = None  # no limit: the same call, with a loop that ends
+    assert h.call("spin", 0) == [7]
+
+
+@pytest.mark.parametrize("bad", [0, -1, math.nan, math.inf, "1", True])
+def test_a_timeout_is_seconds_above_zero_or_none(bad):
+    with pytest.raises(WasmError, match="timeout must be a number of seconds above 0, or None"):
+        instantiate(wat(SPIN), timeout=bad)
+    with pytest.raises(WasmError, match="timeout must be"):
+        validate(wat(SPIN), timeout=bad)
 
 
 def test_one_name_imported_as_several_types_gets_an_extern_each():

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import FIXTURES, wat
 from wasmem.cli import main
-from wasmem.errors import UnsupportedError
+from wasmem.errors import UnsupportedError, WasmError
 from wasmem.host.instance import instantiate
 from wasmem.host.objects import ReadError, write_arraybuffer, write_object, write_string
 from wasmem.host.read import ObjectRead, json_value, module_abi, read_at, read_module_object, shape_of
@@ -412,3 +412,14 @@ def test_read_module_object_reads_c_data():
     assert (got.value, got.type, got.rt_id, got.size) == ("hi", "cstring", None, 3)
     with pytest.raises(LayoutError, match="give type_"):
         read_module_object(data, "msg", abi_name="c")
+
+
+def test_a_start_function_that_never_returns_is_stopped_at_the_time_limit(capsys, tmp_path):
+    path = tmp_path / "loop.wasm"
+    path.write_bytes(wat('(module (memory (export "memory") 1) (func $s (loop $l (br $l))) (start $s))'))
+    code, out, err = run(capsys, path, "16", "--abi", "c", "--type", "cstring", "--timeout", "0.2")
+    assert (code, out) == (2, "")
+    assert err == (f"wasmem: error: {path}: the start function did not finish within 0.2 s: stopped by the time "
+                   "limit (--timeout; timeout= in the API)\n")
+    with pytest.raises(WasmError, match="^the start function did not finish within 0.25 s"):
+        read_module_object(path.read_bytes(), "16", abi_name="c", type_="cstring", timeout=0.25)

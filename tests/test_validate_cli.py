@@ -161,12 +161,58 @@ def test_invoke_usage_errors_are_exit_2(capsys, tmp_path, argv, message):
     assert err.strip().endswith(message)
 
 
+SPIN = """(module (func (export "spin") (param i32) (result i32) (loop $l (br_if $l (local.get 0))) (i32.const 7)))"""
+
+
+def test_a_start_function_that_never_returns_is_exit_1_at_the_time_limit(capsys, tmp_path):
+    path = write(tmp_path, "loop.wasm", wat("(module (func $s (loop $l (br $l))) (start $s))"))
+    code, doc, err = run_json(capsys, "--timeout", "0.2", path)
+    assert (code, doc["valid"], doc["instantiated"], err) == (1, True, False, "")
+    assert doc["error"] == ("the start function did not finish within 0.2 s: stopped by the time limit "
+                            "(--timeout; timeout= in the API)")
+    code, out, err = run(capsys, path, "--timeout=0.3")
+    assert (code, out) == (1, f"{path}: valid, not instantiated\n")
+    assert err == f"wasmem: error: {path}: the start function did not finish within 0.3 s: stopped by the time limit " \
+                  "(--timeout; timeout= in the API)\n"
+
+
+def test_an_invoked_export_is_stopped_at_the_time_limit(capsys, tmp_path):
+    path = write(tmp_path, "spin.wasm", wat(SPIN))
+    # --timeout after --invoke too (where argparse leaves the rest of the line to --invoke)
+    for argv in (["--timeout", "0.2", "--invoke", "spin", "1"], ["--invoke", "spin", "1", "--timeout", "0.2"],
+                 ["--invoke", "spin", "--timeout=0.2", "1"]):
+        code, doc, _ = run_json(capsys, path, *argv)
+        assert (code, doc["instantiated"], doc["results"]) == (1, True, [])
+        assert doc["error"].startswith("spin did not finish within 0.2 s: stopped by the time limit")
+    assert run_json(capsys, path, "--timeout", "0", "--invoke", "spin", "0")[:2] == (0, {
+        "valid": True, "instantiated": True, "stubs": [], "results": [7], "error": None})
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--timeout", "-1"], "argument --timeout: not a number of seconds: '-1' (0 for no limit)"),
+    (["--timeout", "x"], "argument --timeout: not a number of seconds: 'x' (0 for no limit)"),
+    (["--timeout", "inf"], "argument --timeout: not a number of seconds: 'inf' (0 for no limit)"),
+    (["--invoke", "spin", "1", "--timeout"], "--timeout needs a number of seconds"),
+    (["--invoke", "spin", "1", "--timeout", "nan"], "--timeout: not a number of seconds: 'nan' (0 for no limit)"),
+])
+def test_bad_timeouts_are_exit_2(capsys, tmp_path, argv, message):
+    path = write(tmp_path, "spin.wasm", wat(SPIN))
+    if argv[0] == "--invoke":
+        code, out, err = run(capsys, path, *argv)
+    else:
+        with pytest.raises(SystemExit) as e:
+            run(capsys, path, *argv)
+        code, (out, err) = e.value.code, capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.strip().endswith(message)
+
+
 def test_help_documents_every_option(capsys):
     with pytest.raises(SystemExit) as e:
         main(["validate", "--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--json", "--dirty-memory", "--invoke"):
+    for option in ("--json", "--dirty-memory", "--timeout", "--invoke"):
         assert option in out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from ..errors import WasmError
@@ -16,6 +17,33 @@ def number(text: str) -> int:
         import argparse  # only reached on a bad number, when argparse reports it
 
         raise argparse.ArgumentTypeError(f"not a number: {text!r} (decimal or 0x hex)") from None
+
+
+def seconds(text: str) -> float:
+    """--timeout: a number of seconds, 0 for no limit."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        import argparse  # only reached on a bad value, when argparse reports it
+
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (0 for no limit)")
+    return value
+
+
+def add_timeout(p) -> None:
+    """The --timeout option of the commands that run a module's code."""
+    p.add_argument("--timeout", type=seconds, metavar="SECONDS",
+                   help="stop the module's start function, and an --invoke'd call, after this long and "
+                        "fail (default 10; 0: no limit)")
+
+
+def timeout_of(args) -> float | None:
+    """The API's timeout= for --timeout: its default limit, a number of seconds, or None."""
+    from ..host.instance import DEFAULT_TIMEOUT
+
+    return DEFAULT_TIMEOUT if args.timeout is None else (args.timeout or None)
 
 
 class about:

@@ -1,11 +1,11 @@
-"""wasmem read FILE (EXPORT | ADDRESS) [--type T] [--abi A] [--json]"""
+"""wasmem read FILE (EXPORT | ADDRESS) [--type T] [--abi A] [--json] [--timeout S]"""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from ._common import about, print_json, read_input, use_engine_cache
+from ._common import about, add_timeout, print_json, read_input, timeout_of, use_engine_cache
 
 NAME = "read"
 HELP = "instantiate a module and decode the AssemblyScript object (or C data) at an exported global or an address"
@@ -32,6 +32,7 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true",
                    help='print {"address", "type", "rt_id", "size", "value", "notes"}: value is the string\'s '
                         "text, an ArrayBuffer's hex, or a list for arrays (nested objects decoded)")
+    add_timeout(p)
 
 
 def run(args) -> int:
@@ -52,7 +53,7 @@ def run(args) -> int:
             _check_c_type(args.type)
         elif args.type is not None:
             _check_type(args.type)
-        host = instantiate(data)
+        host = instantiate(data, timeout=timeout_of(args))
         address, export = target_address(host, args.target)
         if not c_abi:  # (after the address: "version unknown" is noise beside "no such export")
             abi, rtti = module_abi(host.parsed, args.abi, args.as_version)

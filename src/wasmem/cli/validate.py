@@ -1,4 +1,4 @@
-"""wasmem validate FILE [--json] [--dirty-memory] [--invoke FUNC [ARG ...]]"""
+"""wasmem validate FILE [--json] [--dirty-memory] [--timeout S] [--invoke FUNC [ARG ...]]"""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import WasmError
-from ._common import about, print_json, read_input, use_engine_cache
+from ._common import about, add_timeout, print_json, read_input, seconds, timeout_of, use_engine_cache
 
 NAME = "validate"
 HELP = "compile and instantiate a module in wasmtime with stub imports, optionally call an export"
@@ -22,6 +22,7 @@ def add_arguments(p):
     p.add_argument("--dirty-memory", action="store_true",
                    help="fill imported memories with 0xA5 before instantiation, to catch code that "
                         "assumes a zeroed memory")
+    add_timeout(p)
     # REMAINDER so that negative and hex arguments (-1, -0x10, -inf) are not taken for options.
     p.add_argument("--invoke", nargs=argparse.REMAINDER, metavar="FUNC [ARG ...]",
                    help="last option: call the exported function FUNC with the ARGs (integers decimal or "
@@ -33,9 +34,18 @@ def _split_invoke(args):
     if args.invoke is None:
         return None, []
     rest = []
-    for tok in args.invoke:
+    tokens = iter(args.invoke)
+    for tok in tokens:
         if tok in _FLAGS:
             setattr(args, tok[2:].replace("-", "_"), True)
+        elif tok == "--timeout" or tok.startswith("--timeout="):
+            text = tok[10:] if "=" in tok else next(tokens, None)
+            if text is None:
+                raise WasmError("--timeout needs a number of seconds")
+            try:
+                args.timeout = seconds(text)
+            except Exception as e:  # (argparse's ArgumentTypeError)
+                raise WasmError(f"--timeout: {e}") from None
         else:
             rest.append(tok)
     if not rest:
@@ -61,7 +71,7 @@ def run(args) -> int:
             cached = ", unless its cache has it" if compilation_cache_on() else ""
             print(f"wasmem: compiling {len(code.payload) / 1e6:.1f} MB of code in wasmtime{cached}...",
                   file=sys.stderr, flush=True)
-        report = validate(data, dirty_memory=args.dirty_memory, invoke=func, args=texts)
+        report = validate(data, dirty_memory=args.dirty_memory, invoke=func, args=texts, timeout=timeout_of(args))
     if args.json:
         print_json(report.to_json())
     else:

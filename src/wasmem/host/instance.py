@@ -29,6 +29,7 @@ import dataclasses
 import functools
 import math
 import re
+import threading
 import warnings
 from typing import Any, Mapping
 
@@ -46,6 +47,14 @@ DIRTY_LIMIT = 64 << 20
 # more from the start is instantiated without them: see instantiate.)
 MEMORY_LIMIT = 1 << 32
 TABLE_LIMIT = 10_000_000
+# The longest a start function (instantiate) or a called export (call) may run, in seconds
+# (None: no limit): a module whose start function never returns would otherwise hang the
+# build step that validates it. wasmtime's epoch interruption: while code runs under a
+# limit, a thread advances the engine's epoch every EPOCH_TICK seconds, and the store traps
+# ("interrupt") once its deadline, set in ticks just before the run, has passed.
+DEFAULT_TIMEOUT = 10.0
+EPOCH_TICK = 0.05
+_NO_DEADLINE = 1 << 40  # ticks (1,700 years): a store's deadline outside a limited run
 
 # wasmtime-py Config switches for every proposal the spec corpus and asc use.
 FEATURES = (
@@ -139,6 +148,7 @@ def _engine(cache: bool):
     # without its optimizations compiles a fifth faster (ffmpeg-core.wasm: 33 s -> 27 s)
     # and runs every test's code as fast as far as can be measured.
     config.cranelift_opt_level = "none"
+    config.epoch_interruption = True  # (see DEFAULT_TIMEOUT; every store sets its deadline)
     if cache:
         try:
             config.cache = True
@@ -298,6 +308,7 @@ class HostInstance:
         self.instance = None
         self.exports: dict[str, Any] = {}
         self.stubs: list[str] = []
+        self.timeout: float | None = DEFAULT_TIMEOUT  # seconds each ``call`` may run (None: no limit)
         self.imported_memories: list[LinearMemory] = []
         self.trace_log: list[tuple[str | None, list[float]]] = []
 
@@ -442,13 +453,16 @@ class HostInstance:
                             f"{len(args)} given")
         values = [_fit(v, t, name, i) for i, (v, t) in enumerate(zip(args, types))]
         try:
-            result = f(self.store, *values)
+            with _TimeLimit(self.store, self.timeout):
+                result = f(self.store, *values)
         except EngineError:
             raise
         except Exception as e:
             if not _is_engine_error(e):
                 raise
             message, full = engine_message(e)
+            if _interrupted(e):
+                message = _stopped(name, self.timeout)
             raise EngineError(message, stage="call", details=full) from e
         n = len(sig.results)  # (a single null reference comes back as None too)
         return [] if n == 0 else [result] if n == 1 else list(result)
@@ -572,8 +586,95 @@ def _valtypes(names):
 # -- instantiation -------------------------------------------------------------
 
 def _release() -> None:
+    _ticker.close()  # (no tick may reach an engine being freed)
     _compiled.clear()
     _engine.cache_clear()
+
+
+class _Ticker:
+    """The thread that advances the epoch of the engines whose code runs under a time
+    limit: running only while some run is (the runs of several threads share it)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.engines: dict = {}  # engine -> the limited runs on it now
+        self.thread = None
+        self.closed = False
+
+    def enter(self, eng) -> None:
+        with self.lock:
+            self.engines[eng] = self.engines.get(eng, 0) + 1
+            if self.thread is None and not self.closed:
+                self.thread = threading.Thread(target=self._run, name="wasmem-epoch", daemon=True)
+                self.thread.start()
+
+    def leave(self, eng) -> None:
+        with self.lock:
+            self.engines[eng] -= 1
+            if not self.engines[eng]:
+                del self.engines[eng]
+
+    def _run(self) -> None:
+        wait = threading.Event().wait
+        while True:
+            wait(EPOCH_TICK)
+            with self.lock:
+                if not self.engines or self.closed:
+                    self.thread = None
+                    return
+                for eng in self.engines:
+                    eng.increment_epoch()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+
+_ticker = _Ticker()
+
+
+class _TimeLimit:
+    """``with _TimeLimit(store, seconds):`` code run inside traps once ``seconds`` have
+    passed (None: never); outside, the store has no deadline (a caller may call the
+    instance's exports through wasmtime directly, at any later time)."""
+
+    def __init__(self, store, seconds: float | None):
+        self.store, self.seconds = store, seconds
+
+    def __enter__(self):
+        if self.seconds is None:
+            self.store.set_epoch_deadline(_NO_DEADLINE)
+        else:
+            # +1: the first tick may come at once; the limit is never shorter than asked
+            self.store.set_epoch_deadline(math.ceil(self.seconds / EPOCH_TICK) + 1)
+            _ticker.enter(self.store.engine)
+        return self
+
+    def __exit__(self, *exc):
+        if self.seconds is not None:
+            _ticker.leave(self.store.engine)
+            self.store.set_epoch_deadline(_NO_DEADLINE)
+        return False
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a wasmtime error is the trap of a passed deadline (_TimeLimit)."""
+    import wasmtime
+
+    return isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
+
+
+def _stopped(what: str, timeout: float) -> str:
+    return f"{what} did not finish within {timeout:g} s: stopped by the time limit (--timeout; timeout= in the API)"
+
+
+def _check_timeout(timeout) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0 \
+            or timeout == math.inf:
+        raise WasmError(f"timeout must be a number of seconds above 0, or None for no limit: not {timeout!r}")
+    return float(timeout)
 
 
 _COMPILED_KEPT = 4  # modules kept compiled in the process (a caller reading object after object)
@@ -604,7 +705,7 @@ def compile_module(wasm_bytes: bytes):
 
 def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
                 host_memories: Mapping[str, HostMemorySpec | int] | None = None,
-                module=None) -> HostInstance:
+                module=None, timeout: float | None = DEFAULT_TIMEOUT) -> HostInstance:
     """Compile (unless ``module`` is given), provide every import, run start.
 
     ``host_memories`` maps "module.name" of a memory import to a
@@ -614,15 +715,18 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
 
     Memories and tables may grow to MEMORY_LIMIT and TABLE_LIMIT; a module that declares
     more from the start is instantiated without the limits (as wasmtime alone would).
+    The start function, and each ``call`` of the instance, may run for ``timeout``
+    seconds (None: no limit); past it, EngineError.
     """
+    timeout = _check_timeout(timeout)
     if module is None:
         module = compile_module(wasm_bytes)
     try:
-        return _instantiate(wasm_bytes, dirty_memory, host_memories, module, True)
+        return _instantiate(wasm_bytes, dirty_memory, host_memories, module, True, timeout)
     except EngineError as e:
         if e.stage not in ("link", "instantiate") or not _PAST_LIMITS.search(e.message):
             raise
-    return _instantiate(wasm_bytes, dirty_memory, host_memories, module, False)
+    return _instantiate(wasm_bytes, dirty_memory, host_memories, module, False, timeout)
 
 
 # wasmtime's refusal of an initial size past the store's limits (also of 2**32 - 1 one-byte
@@ -630,14 +734,16 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
 _PAST_LIMITS = re.compile(r"minimum size of \d+ (pages|elements) exceeds (memory|table) limits")
 
 
-def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limited: bool) -> HostInstance:
+def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limited: bool, timeout) -> HostInstance:
     import wasmtime
 
     eng = engine()
     store = wasmtime.Store(eng)
+    store.set_epoch_deadline(_NO_DEADLINE)  # (its default, 0, would stop the first code that runs)
     if limited:
         store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
     host = HostInstance(bytes(wasm_bytes), module, store)
+    host.timeout = timeout
     requests = dict(host_memories or {})
     stage = ["instantiate"]  # abort() reports the stage it happened in
 
@@ -687,13 +793,16 @@ def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limited: bool)
         raise EngineError(message, stage="link", details=full) from e
 
     try:
-        host.instance = wasmtime.Instance(store, module, externs)
+        with _TimeLimit(store, timeout):
+            host.instance = wasmtime.Instance(store, module, externs)
     except EngineError:
         raise
     except Exception as e:
         if not _is_engine_error(e):
             raise
         message, full = engine_message(e)
+        if _interrupted(e):
+            message = _stopped("the start function", timeout)
         raise EngineError(message, stage="instantiate", details=full) from e
     stage[0] = "call"
     host.exports = dict(host.instance.exports(store))
@@ -772,8 +881,9 @@ def check_magic(data: bytes) -> None:
 
 
 def validate(wasm_bytes: bytes, *, dirty_memory: bool = False, invoke: str | None = None,
-             args=(), host_memories=None) -> ValidationReport:
-    """Compile, instantiate and optionally call ``invoke(*args)``.
+             args=(), host_memories=None, timeout: float | None = DEFAULT_TIMEOUT) -> ValidationReport:
+    """Compile, instantiate and optionally call ``invoke(*args)``; the start function and the
+    call may run for ``timeout`` seconds each (None: no limit).
 
     Engine failures (invalid module, link error, trap, abort) are recorded in
     the report, not raised. ``args`` may be strings (parsed by the parameter
@@ -781,10 +891,12 @@ def validate(wasm_bytes: bytes, *, dirty_memory: bool = False, invoke: str | Non
     (no such export, wrong argument count or syntax) raises WasmError.
     """
     report = ValidationReport()
+    timeout = _check_timeout(timeout)
     try:
         module = compile_module(wasm_bytes)
         report.valid = True
-        host = instantiate(wasm_bytes, dirty_memory=dirty_memory, host_memories=host_memories, module=module)
+        host = instantiate(wasm_bytes, dirty_memory=dirty_memory, host_memories=host_memories, module=module,
+                           timeout=timeout)
         report.stubs = list(host.stubs)
         report.instantiated = True
         if invoke is not None:

@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import LayoutError, UnsupportedError
 from ..layout.rtti import Rtti, expected_flags
 from ..layout.types import SCALARS, Ref, Scalar
+from .instance import DEFAULT_TIMEOUT
 from .objects import (MAX_DEPTH, ObjectHeader, ReadError, parse_type, read_checked, read_array, read_arraybuffer,
                       read_header, read_object, read_static_array, read_string, read_typed_array)
 
@@ -410,19 +411,19 @@ def module_abi(m, abi_name: str | None, as_version: str | None):
 
 def read_module_object(wasm_bytes: bytes, target: str, *, type_: str | None = None,
                        abi_name: str | None = None, as_version: str | None = None,
-                       memory: int | str = 0) -> ObjectRead:
-    """Instantiate the module (stub imports, as ``validate``) and decode the
-    object at EXPORT (an exported i32 global) or ADDRESS in its memory
-    (``abi_name="c"``: the C data ``type_`` says, read_c)."""
+                       memory: int | str = 0, timeout: float | None = DEFAULT_TIMEOUT) -> ObjectRead:
+    """Instantiate the module (stub imports, as ``validate``; its start function may run
+    for ``timeout`` seconds, None: no limit) and decode the object at EXPORT (an exported
+    i32 global) or ADDRESS in its memory (``abi_name="c"``: the C data ``type_`` says, read_c)."""
     from .instance import instantiate
 
     if abi_name == "c":
         if type_ is None:
             raise LayoutError("C data has no header to tell its type: give type_ (cstring, u32, i32[4]...)")
-        host = instantiate(wasm_bytes)
+        host = instantiate(wasm_bytes, timeout=timeout)
         address, _ = target_address(host, target)
         return read_c(host.memory(memory), address, type_)
-    host = instantiate(wasm_bytes)
+    host = instantiate(wasm_bytes, timeout=timeout)
     address, _ = target_address(host, target)
     # (after the address: a warning that the version is unknown is noise beside "no such export")
     abi, rtti = module_abi(host.parsed, abi_name, as_version)
