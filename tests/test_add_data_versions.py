@@ -17,6 +17,7 @@ from wasmem.module import Module
 from wasmem.rewrite.add_data import add_data
 
 
+@pytest.mark.filterwarnings("ignore:asc .* runtime does not grow a static Array:wasmem.WasmWarning")  # (the old versions' warning: test_layout_fixtures checks it)
 @pytest.mark.parametrize("case", cases("add-data-versions"), ids=lambda p: p.name)
 def test_appended_objects_survive_the_programs_allocations(case, validate_wasm):
     build = json.loads((case / "build.json").read_text())
@@ -53,6 +54,7 @@ def test_appended_objects_survive_the_programs_allocations(case, validate_wasm):
     assert host.global_value("greeting") & 0xFFFFFFFF == address["greeting"]
 
 
+@pytest.mark.filterwarnings("ignore:asc .* runtime does not grow a static Array:wasmem.WasmWarning")  # (the old versions' warning: test_layout_fixtures checks it)
 @pytest.mark.parametrize("case", cases("add-data-versions"), ids=lambda p: p.name)
 def test_add_data_twice(case):
     # The output's runtime symbols are found again (by position in these nameless builds),

@@ -54,6 +54,7 @@ def test_auto_ids_reproduce_asc_bytes_and_addresses(tmp_path, capsys):
         assert image[s["offset"] - base:s["offset"] - base + s["size"]] == asc.read_static(s["offset"], s["size"])
 
 
+@pytest.mark.filterwarnings("ignore:asc .* runtime does not grow a static Array:wasmem.WasmWarning")  # (the old versions' warning: test_layout_fixtures checks it)
 @pytest.mark.parametrize("version", ["0.9.4", "0.16.1", "0.17.1", "0.17.14", "0.20.19", "0.23.1", "0.28.20"])
 def test_auto_ids_tell_isize_and_usize_from_i32_and_u32(version):
     """asc gives Array<isize> a class of its own beside Array<i32> (and usize beside u32):

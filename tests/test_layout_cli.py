@@ -116,7 +116,10 @@ def test_module_supplies_ids_and_version(tmp_path, capsys, case):
     assert main(["layout", spec_file(tmp_path, spec), "--module", str(FIXTURES / case / "module.wasm"),
                  "--format", "wat"]) == 0
     captured = capsys.readouterr()
-    assert captured.err == ""
+    # (no warning but, before 0.17.9, that asc's runtime does not grow a static Array)
+    version = tuple(map(int, case.rsplit("-", 1)[1].split(".")))
+    warned = [w for w in captured.err.splitlines() if "does not grow a static Array intact" in w]
+    assert len(warned) == (version < (0, 17, 9)) and len(captured.err.splitlines()) == len(warned)
     lines = captured.out.splitlines()
     assert [int(line.split()[2].rstrip(")")) for line in lines] == [s["offset"] for s in segs][:len(lines)]
     assert main(["layout", spec_file(tmp_path, spec), "--module", str(FIXTURES / case / "module.wasm")]) == 0
@@ -251,3 +254,32 @@ def test_wat_spelling_of_every_byte():
     spelled = "".join(chr(c) if 0x20 <= c < 0x7F and chr(c) not in '"\\' else f"\\{c:02x}" for c in every)
     assert _wat_bytes(every) == _wat_bytes(memoryview(every)) == spelled
     assert _wat_bytes(b'a"b\\c\x00\xff') == 'a\\22b\\5cc\\00\\ff'
+
+
+@pytest.mark.parametrize("version,objects,warned", [
+    ("0.9.4", [("s", "string", "x"), ("nums", "Array<i8>", [1, 2, 3])], (1, "nums")),
+    ("0.16.1", [("n", "Array<i32>", [1, 2, 3, 4]), ("m", "StaticArray<Array<i32>>", [[1]]),
+                ("t", "StaticArray<i32>", [1])], (2, "n")),
+    ("0.17.1", [("t", "Int32Array", [1]), ("m", "StaticArray<Array<string> | null>", [["a"], None])], (1, "m")),
+    ("0.17.14", [("nums", "Array<i8>", [1, 2, 3])], None),  # (padded headers: asc's runtime grows them)
+    ("0.28.20", [("nums", "Array<i8>", [1, 2, 3])], None),
+    ("0.9.4", [("s", "string", "x"), ("t", "StaticArray<i8>", [1]), ("b", "ArrayBuffer", [1])], None),
+])
+def test_static_arrays_asc_cannot_grow_are_warned_of(tmp_path, capsys, version, objects, warned):
+    # asc 0.9-0.17.8's runtime aborts or drops the elements on growing a static Array (its
+    # own literals too: measured, see Abi.grows_static_arrays); the layout is asc's all the same
+    doc = {"as_version": version, "ids": {"Array<i8>": 9, "Array<i32>": 10, "StaticArray<Array<i32>>": 11,
+                                          "StaticArray<i32>": 12, "StaticArray<i8>": 13, "Int32Array": 14,
+                                          "Array<string>": 15, "StaticArray<Array<string> | null>": 16},
+           "object": [{"name": n, "type": t, "value": v} for n, t, v in objects]}
+    assert main(["layout", spec_file(tmp_path, doc), "--format", "bin", "-o", str(tmp_path / "x.bin")]) == 0
+    err = capsys.readouterr().err
+    if warned is None:
+        assert err == ""
+    else:
+        n, first = warned
+        assert err == (f"wasmem: warning: asc {version}'s runtime does not grow a static Array intact, asc's own "
+                       "literals included: push past its length aborts in tlsf.ts or drops the elements (a static "
+                       "block's header is not a heap block's before asc 0.17.9). "
+                       f"{n} object{'s' if n > 1 else ''} here hold{'' if n > 1 else 's'} one (first: \"{first}\"); "
+                       "copy it (slice()) before growing it\n")

@@ -91,6 +91,15 @@ class Abi:
         return self.version < (0, 18, 0)
 
     @property
+    def grows_static_arrays(self) -> bool:
+        """Whether the runtime grows a static Array's buffer intact (``push`` past its length).
+        Before 0.17.9 a static block's mmInfo is its payload size, which TLSF's realloc takes for
+        a heap block's: the tag bits of a size that is odd or 2 mod 4 make it abort in tlsf.ts or
+        drop the elements (asc's own literals too: measured on 0.9.4 and 0.16.1; on 0.17.1 every
+        push dropped them, whatever the size)."""
+        return self.padded
+
+    @property
     def block_round(self) -> tuple[int, int]:
         """(add, sub): block start = ((cursor + add) & ~15) - sub.
 

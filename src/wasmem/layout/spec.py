@@ -395,6 +395,31 @@ def _ref_type(text: str) -> Ref:
     return t
 
 
+def _holds_array(t) -> bool:
+    while t is not None and t.__class__ is Ref:
+        if t.kind == "Array":
+            return True
+        t = t.elem
+    return False
+
+
+def _warn_static_arrays(spec: Spec, abi) -> None:
+    """Say that the objects holding an Array cannot be grown in this asc version (Abi.grows_static_arrays)."""
+    holding = {t for t in set(spec.types) if _holds_array(t)}
+    if not holding:
+        return
+    at = [i for i, t in enumerate(spec.types) if t in holding]
+    import warnings
+
+    from ..errors import WasmWarning
+
+    warnings.warn(f"asc {abi.version_text}'s runtime does not grow a static Array intact, asc's own literals "
+                  f"included: push past its length aborts in tlsf.ts or drops the elements (a static "
+                  f"block's header is not a heap block's before asc 0.17.9). "
+                  f"{len(at)} object{'s' if len(at) > 1 else ''} here hold{'' if len(at) > 1 else 's'} one "
+                  f"(first: {_quoted(spec.names[at[0]])}); copy it (slice()) before growing it", WasmWarning)
+
+
 def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=None,
                  intern: bool | None = None, auto_ids: bool = False):
     """Lay out every object of ``spec``; command-line style overrides win over the spec's keys.
@@ -425,6 +450,8 @@ def build_layout(spec: Spec, *, as_version=None, base: int | None = None, rtti=N
             except LayoutError as e:
                 index = e.item_index
                 raise
+            if not layout.abi.grows_static_arrays:
+                _warn_static_arrays(spec, layout.abi)
     except BadValue as e:
         where = f"value{e.where}: " if e.where else "value: "
         raise SpecError(f"{spec.object(index).label()}: {where}{e.message}") from e
