@@ -82,6 +82,18 @@ def test_output_is_complete_and_the_status_is_mains(tmp_path):
     assert run.returncode == 2 and b"no defined memory" in run.stderr  # (a warning or an error still reaches stderr)
 
 
+def test_the_start_block_that_raises_the_mmap_threshold_is_not_needed(tmp_path):
+    # entrypoint makes and frees a 30 MiB block (glibc's mmap threshold: fewer fresh pages);
+    # where it cannot be had (strict overcommit, a small address-space limit) the command runs
+    code = ("import sys, wasmem.cli as cli; cli._MMAP_THRESHOLD = 1 << 62; sys.argv[0] = 'wasmem'; "
+            "cli.entrypoint()")
+    run = subprocess.run([sys.executable, "-c", code, "info", "--json", str(PLAIN)], capture_output=True)
+    assert (run.returncode, run.stderr) == (0, b"")
+    from wasmem.module import Module
+
+    assert json.loads(run.stdout) == json.loads(json.dumps(Module.from_file(PLAIN).info()))
+
+
 def test_a_reader_that_goes_away_is_no_error(tmp_path):
     # `wasmem layout ... | head -c 1`: the pipe closes with output still to write.
     spec = tmp_path / "spec.json"
