@@ -357,10 +357,14 @@ def test_memories_and_tables_are_bounded():
     assert h.call("grow", 65535) == [1]  # (to exactly 4 GiB)
     assert h.call("grow_table", 10_000_000) == [-1]
     assert h.call("grow_table", 9_999_999) == [1]
-    # a module that declares more from the start runs without the limits, as in wasmtime alone
-    big = instantiate(wat("""(module (memory (export "m") i64 70000)
-      (func (export "grow") (result i64) (memory.grow (i64.const 1))))"""))
-    assert big.memory("m").pages() == 70000 and big.call("grow") == [70000]
+    # a module that declares more from the start may grow as far again past that (a memory by
+    # 4 GiB, a table by 10 million elements), not without end
+    big = instantiate(wat("""(module (memory (export "m") i64 70000) (table 10000005 funcref)
+      (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+      (func (export "grow_table") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"""))
+    assert big.memory("m").pages() == 70000 and big.call("grow", 1) == [70000]
+    assert big.call("grow", 65536) == [-1] and big.call("grow", 1) == [70001]  # (70001 + 65536 pages: past it)
+    assert big.call("grow_table", 10_000_001) == [-1] and big.call("grow_table", 1) == [10_000_005]
 
 
 SPIN = """(module

@@ -44,7 +44,7 @@ DIRTY_LIMIT = 64 << 20
 # elements, 80 MB) in an instance here: a program (its start function, or an invoked
 # export) that grows a memory64 or a table without end would otherwise take all the
 # machine has. Past them memory.grow and table.grow return -1. (A module that declares
-# more from the start is instantiated without them: see instantiate.)
+# more from the start may grow as far again past that: see instantiate.)
 MEMORY_LIMIT = 1 << 32
 TABLE_LIMIT = 10_000_000
 # The longest a start function (instantiate) or a called export (call) may run, in seconds
@@ -713,35 +713,45 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
     ``stage`` compile/link/instantiate (AbortError when start calls abort),
     WasmError for a bad request.
 
-    Memories and tables may grow to MEMORY_LIMIT and TABLE_LIMIT; a module that declares
-    more from the start is instantiated without the limits (as wasmtime alone would).
-    The start function, and each ``call`` of the instance, may run for ``timeout``
+    Memories and tables may grow to MEMORY_LIMIT and TABLE_LIMIT, or as far past what the
+    module declares from the start where that is more. The start function, and each ``call`` of the instance, may run for ``timeout``
     seconds (None: no limit); past it, EngineError.
     """
     timeout = _check_timeout(timeout)
     if module is None:
         module = compile_module(wasm_bytes)
-    try:
-        return _instantiate(wasm_bytes, dirty_memory, host_memories, module, True, timeout)
-    except EngineError as e:
-        if e.stage not in ("link", "instantiate") or not _PAST_LIMITS.search(e.message):
-            raise
-    return _instantiate(wasm_bytes, dirty_memory, host_memories, module, False, timeout)
+    limits = {"memory": MEMORY_LIMIT, "table": TABLE_LIMIT}
+    refused = set()
+    while True:  # (each refusal names one memory or table size: raise that limit past it)
+        try:
+            return _instantiate(wasm_bytes, dirty_memory, host_memories, module, limits, timeout)
+        except EngineError as e:
+            past = _PAST_LIMITS.search(e.message) if e.stage in ("link", "instantiate") else None
+            if past is None:
+                raise
+        n, kind = int(past[1]), past[3]
+        if (n, kind) in refused or len(refused) > 8:  # refused whatever the limit: none, as in wasmtime alone
+            return _instantiate(wasm_bytes, dirty_memory, host_memories, module, None, timeout)
+        refused.add((n, kind))
+        # the declared size, and as much again as the usual limit allows (a page: 64 KiB at most)
+        limits[kind] = max(limits[kind], (n << 16 if kind == "memory" else n) + _USUAL[kind])
 
 
+_USUAL = {"memory": MEMORY_LIMIT, "table": TABLE_LIMIT}
 # wasmtime's refusal of an initial size past the store's limits (also of 2**32 - 1 one-byte
-# pages, whatever the limit: wasmtime 50's limiter does not take that memory)
-_PAST_LIMITS = re.compile(r"minimum size of \d+ (pages|elements) exceeds (memory|table) limits")
+# pages, whatever the limit: wasmtime 50's limiter does not take that memory; then there
+# are no limits, as in wasmtime alone)
+_PAST_LIMITS = re.compile(r"minimum size of (\d+) (pages|elements) exceeds (memory|table) limits")
 
 
-def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limited: bool, timeout) -> HostInstance:
+def _instantiate(wasm_bytes, dirty_memory, host_memories, module, limits: dict | None, timeout) -> HostInstance:
     import wasmtime
 
     eng = engine()
     store = wasmtime.Store(eng)
     store.set_epoch_deadline(_NO_DEADLINE)  # (its default, 0, would stop the first code that runs)
-    if limited:
-        store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
+    if limits is not None:
+        store.set_limits(memory_size=limits["memory"], table_elements=limits["table"])
     host = HostInstance(bytes(wasm_bytes), module, store)
     host.timeout = timeout
     requests = dict(host_memories or {})
