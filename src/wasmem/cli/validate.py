@@ -39,7 +39,7 @@ def _split_invoke(args):
         if tok in _FLAGS:
             setattr(args, tok[2:].replace("-", "_"), True)
         elif tok == "--timeout" or tok.startswith("--timeout="):
-            text = tok[10:] if "=" in tok else next(tokens, None)
+            text = tok.partition("=")[2] if "=" in tok else next(tokens, None)
             if text is None:
                 raise WasmError("--timeout needs a number of seconds")
             try:

@@ -714,13 +714,14 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
     WasmError for a bad request.
 
     Memories and tables may grow to MEMORY_LIMIT and TABLE_LIMIT, or as far past what the
-    module declares from the start where that is more. The start function, and each ``call`` of the instance, may run for ``timeout``
-    seconds (None: no limit); past it, EngineError.
+    module declares from the start where that is more. The start function, and each
+    ``call`` of the instance, may run for ``timeout`` seconds (None: no limit); past it,
+    EngineError.
     """
     timeout = _check_timeout(timeout)
     if module is None:
         module = compile_module(wasm_bytes)
-    limits = {"memory": MEMORY_LIMIT, "table": TABLE_LIMIT}
+    limits = dict(_USUAL)
     refused = set()
     while True:  # (each refusal names one memory or table size: raise that limit past it)
         try:
@@ -737,7 +738,7 @@ def instantiate(wasm_bytes: bytes, *, dirty_memory: bool = False,
         limits[kind] = max(limits[kind], (n << 16 if kind == "memory" else n) + _USUAL[kind])
 
 
-_USUAL = {"memory": MEMORY_LIMIT, "table": TABLE_LIMIT}
+_USUAL = {"memory": MEMORY_LIMIT, "table": TABLE_LIMIT}  # (a store's limits, by the kind wasmtime names)
 # wasmtime's refusal of an initial size past the store's limits (also of 2**32 - 1 one-byte
 # pages, whatever the limit: wasmtime 50's limiter does not take that memory; then there
 # are no limits, as in wasmtime alone)
