@@ -124,6 +124,7 @@ def test_type_override_that_does_not_read_is_exit_1(capsys):
     (("checkPositive",), "export 'checkPositive' is not a global"),
     (("greeting", "--type", "Array<i33>"), "--type: unknown type 'Array<i33>'"),
     (("greeting", "--type", "i32"), "i32 is a value type, not an object"),
+    (("-5",), "-5 is not an address: addresses are not negative"),
 ])
 def test_usage_errors_are_exit_2(capsys, argv, message):
     code, out, err = run(capsys, STATICS, *argv)

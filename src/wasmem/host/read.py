@@ -390,9 +390,13 @@ def target_address(host, target: str) -> tuple[int, str | None]:
         # an address is the value read as unsigned
         return raw.value(host.store) & (0xFFFFFFFF if t == "i32" else 0xFFFF_FFFF_FFFF_FFFF), target
     try:
-        return int(target, 0), None
+        address = int(target, 0)
     except ValueError:
         pass
+    else:
+        if address < 0:  # (a usage error, where an address past the memory is "no object there")
+            raise WasmError(f"{target} is not an address: addresses are not negative")
+        return address, None
     names = sorted(n for n, x in host.exports.items() if isinstance(x, wasmtime.Global))
     raise WasmError(f"no exported global named {target!r} and not an address (decimal or 0x); "
                     f"exported globals: {', '.join(names) or 'none'}")
