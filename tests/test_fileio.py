@@ -205,7 +205,7 @@ def test_mapped_save_equals_to_bytes_on_every_fixture(tmp_path, path, how, index
     for mapped in (False, True):
         m = Module.from_file(path, mapped=mapped)
         if how == "import":
-            import_memory(m, memory=index, zero_fill=True)
+            import_memory(m, memory=index, name=f"wasmem{index}", zero_fill=True)  # (a name no fixture imports)
         else:
             define_memory(m, memory=index)
         m.save(tmp_path / "out.wasm")

@@ -68,6 +68,12 @@ def test_limits_options_and_64_bit():
      {"initial": 1}, "the module's __data_end is 65600, beyond the initial size of memory 0 (1 page = 65536 "
                      "bytes): its static data (with the zero-initialized part no segment writes) ends there; "
                      "use --initial 2 or more"),
+    # a second import of one name: a host holds one value per name
+    ('(module (import "env" "memory" (memory 1)) (memory 1))', {"memory": 1},
+     "the module already imports env.memory (import 0, a memory), and a host gives both imports the one value "
+     "it holds under that name: choose another --name or --module"),
+    ('(module (import "js" "mem" (func)) (memory 1))', {"module": "js", "name": "mem"},
+     "the module already imports js.mem (import 0, a func)"),
 ])
 def test_import_memory_refusals(module, kwargs, message):
     m = Module.from_bytes(wat(module))

@@ -138,6 +138,14 @@ def _rewrites(data: bytes):
             yield kind, index, m.to_bytes()
 
 
+def _shares_its_name(data: bytes, index: int) -> bool:
+    """Memory ``index`` is imported under a name another import has too: the host gives
+    both the one memory it holds under that name, which defining it undoes."""
+    m = Module.from_bytes(data)
+    imp = m.memories[index].import_
+    return sum(i.module == imp.module and i.name == imp.name for i in m.imports) > 1
+
+
 def test_every_memory_rewrite_validates_and_conversions_behave_the_same(modules, validate_wasm):
     done = {"import": 0, "import-zero-fill": 0, "define": 0, "export": 0, "set": 0}
     compared = 0
@@ -150,8 +158,9 @@ def test_every_memory_rewrite_validates_and_conversions_behave_the_same(modules,
             if kind in ("import", "import-zero-fill", "define"):
                 if before is None:
                     before = behaviour(single_imports(data))
-                if kind == "define" and isinstance(before, tuple) and "one item per name" in before[1]:
-                    continue  # (the import the host could not provide is gone now)
+                if kind == "define" and (isinstance(before, tuple) and "one item per name" in before[1]
+                                         or _shares_its_name(data, index)):
+                    continue  # (the import the host could not provide, or gave another import too, is gone now)
                 assert behaviour(single_imports(out)) == before, (kind, index)
                 compared += isinstance(before, list)
     print(f"\nrewrites: {done}; {compared} conversions ran the same")

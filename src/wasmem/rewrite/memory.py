@@ -79,6 +79,17 @@ def _check_export_name(m, name: str, kind: str, index: int) -> None:
             raise RewriteError(f"an export named {name!r} already exists ({e.kind} {e.index}); choose another --name")
 
 
+def _check_import_name(m, module: str, name: str) -> None:
+    # Two imports of one name are valid, but a host holds one value per name (a JS import
+    # object, wasmtime's linker): the memory would become the one already imported, or fail
+    # to link against something of another kind.
+    for i, imp in enumerate(m.imports):
+        if imp.module == module and imp.name == name:
+            raise RewriteError(f"the module already imports {module}.{name} (import {i}, a {imp.kind}), and a "
+                               f"host gives both imports the one value it holds under that name: choose "
+                               f"another --name or --module")
+
+
 def _set_limits(mem: Memory, lim: Limits) -> None:
     if lim != mem.limits:
         mem.limits = lim
@@ -105,6 +116,7 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     _check_name(module, "the import's module name")
     _check_name(name, "the import's name")
     index, mem = _memory_at(m, memory, defined=True)
+    _check_import_name(m, module, name)
     lim = new_limits(mem.limits, initial=initial, maximum=maximum, shared=shared)
     if lim.min < mem.limits.min:  # a smaller memory may no longer hold the data, stack and heap
         check_initial_size(m, index, lim)
