@@ -5,6 +5,7 @@ by wasmem and by the tool whose layout wasmem claims to reproduce, compared byte
     .venv/bin/python tools/explore.py asc-layout 300            # 300 random programs
     .venv/bin/python tools/explore.py c-layout 400 --seed 100
     .venv/bin/python tools/explore.py add-data 150 --seed 1000
+    .venv/bin/python tools/explore.py import-memory 200 --seed 14000
     .venv/bin/python tools/explore.py asc-layout 1 --seed 8022 -v   # one case, with its source
 
 asc-layout  random strings, Array<T> and StaticArray<T> of every scalar type, strings and
@@ -25,6 +26,12 @@ add-data    random values of random types, nested arrays, typed arrays and Array
             value of each type exactly (UTF-16 code units, float bits): in wasmtime the
             appended object and the runtime-built one must serialize as Python does,
             before and after push and forced GC cycles.
+import-memory  a random asc program (static objects, sometimes code that grows and stores
+            to memory) of a random pinned version, with random -O levels, --memoryBase,
+            --importTable, --runtime and shared memory or limits, built without and with
+            asc's --importMemory flags: wasmem's import-memory of the first must be the
+            second byte for byte (unoptimized), or after --zero-fill have its memory image,
+            imports and memories (optimized); where asc refuses the flags, wasmem must too.
 
 Each case is one seed: `explore.py KIND 1 --seed S -v` repeats it, with its source.
 Exit status 1 if any case differs.
@@ -46,7 +53,7 @@ import tempfile
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 
-from oracles import asc_path, clang_build, read_module
+from oracles import asc_path, clang_build, read_module, wasm_tools
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WASMEM = [sys.executable, "-m", "wasmem"]
@@ -510,7 +517,110 @@ def add_data_case(seed: int) -> tuple[bool, str]:
     return not bad, f"{head}\n" + "\n".join(bad[:8]) + f"\nsource.ts:\n{source}"
 
 
-KINDS = {"asc-layout": asc_layout_case, "c-layout": c_layout_case, "add-data": add_data_case}
+# ---- import-memory -------------------------------------------------------------------------------
+RUNTIMES = {(0, 9): ("full", "half", "stub", "none"), (0, 16): ("full", "half", "stub", "none"),
+            (0, 17): ("full", "half", "stub", "none"), (0, 18): ("incremental", "minimal", "stub")}
+SEED_CODE = ("memory.grow(2);\nstore<u8>(0, 21);\nstore<u8>(1, 99);\n"
+             "export function readMemory(n: i32): i32 { return load<u8>(n); }\n")
+
+
+def _asc_build(version: str, folder: str, args: list[str]) -> bytes | str:
+    """asc's module of folder/source.ts with ``args`` (GEN_AS.asc's flags), or its complaint."""
+    out = os.path.join(folder, "module.wasm")
+    if os.path.exists(out):
+        os.remove(out)
+    try:
+        GEN_AS.asc(version, os.path.join(folder, "source.ts"), out, args)
+    except SystemExit as e:
+        return str(e)[-600:]
+    return open(out, "rb").read()
+
+
+def import_memory_case(seed: int) -> tuple[bool, str]:
+    from wasmem.module import Module
+
+    r = random.Random(seed)
+    version = r.choice(GEN_AS.ALL)
+    v = tuple(map(int, version.split(".")))
+    pool, objects = [], []
+    for i in range(r.randint(0, 6)):
+        t = ("string",) if r.random() < 0.4 else (r.choice(["Array", "StaticArray"]),
+                                                    r.choice([("scalar", r.choice(SCALARS)), ("string",)]))
+        objects.append((f"o{i}", type_name(t), random_value(r, t, pool, i64_min=False)))
+    text, _ = GEN_AS.source(objects, {"code": SEED_CODE if r.random() < 0.5 else ""})
+    args = []
+    if r.random() < 0.5:
+        args.append(r.choice(["-O3", "-O1", "-Oz", "-O2"]))
+    if r.random() < 0.25:
+        args += ["--memoryBase", str(r.choice([0, 8, 1000, 1024, 4096, 65536, 70000]))]
+    if r.random() < 0.2:
+        args.append("--importTable")
+    if r.random() < 0.3:
+        args += ["--runtime", r.choice(RUNTIMES[min((0, 18), v[:2]) if v[:2] not in RUNTIMES else v[:2]])]
+    ours, theirs = [], ["--importMemory"]
+    roll = r.random()
+    maximum = r.randint(2, 12)
+    if roll < 0.2:  # shared (which needs the threads feature in both builds)
+        args += ["--enable", "threads"]
+        ours += ["--shared", "--maximum", str(maximum)]
+        theirs += ["--sharedMemory", str(maximum)] if v < (0, 16) else ["--sharedMemory", "--maximumMemory",
+                                                                        str(maximum)]
+    elif roll < 0.5 and v >= (0, 16):  # limits
+        initial = r.randint(1, maximum)
+        which = r.choice(["initial", "maximum", "both"])
+        if which != "maximum":
+            ours += ["--initial", str(initial)]
+            theirs += ["--initialMemory", str(initial)]
+        if which != "initial":
+            ours += ["--maximum", str(maximum)]
+            theirs += ["--maximumMemory", str(maximum)]
+    optimized = any(a.startswith("-O") for a in args)
+    head = f"asc {version} {' '.join(args)}; asc adds {' '.join(theirs)}; wasmem import-memory {' '.join(ours)}"
+    bad = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "source.ts"), "w", encoding="utf-8") as f:
+            f.write(text)
+        plain = _asc_build(version, tmp, args)
+        if isinstance(plain, str):
+            return False, f"{head}\nasc failed on the plain build: {plain}\nsource.ts:\n{text}"
+        plain_path, out = os.path.join(tmp, "plain.wasm"), os.path.join(tmp, "out.wasm")
+        with open(plain_path, "wb") as f:
+            f.write(plain)
+        expected = _asc_build(version, tmp, args + theirs)
+        if isinstance(expected, str):  # limits asc refuses (an initial size below its data): so must wasmem
+            done = run([*WASMEM, "import-memory", plain_path, "-o", out, *ours])
+            ok = done.returncode == 2 and not os.path.exists(out)
+            return ok, (f"{head}\nasc refused the flags: {expected.strip().splitlines()[-1:]}\n"
+                        f"wasmem: exit {done.returncode}: {done.stderr.strip()}\nsource.ts:\n{text}")
+        done = run([*WASMEM, "import-memory", plain_path, "-o", out, *ours, *(["--zero-fill"] if optimized else [])])
+        if done.returncode != 0:
+            bad.append(f"wasmem import-memory: exit {done.returncode}: {done.stderr[-600:]}")
+        else:
+            got = open(out, "rb").read()
+            valid = run([wasm_tools(), "validate", "--features", "all", out])
+            if valid.returncode != 0:
+                bad.append(f"the output does not validate: {valid.stderr[-600:]}")
+            if not optimized:
+                if got != expected:
+                    bad.append(f"not asc's bytes ({len(got)} against {len(expected)}):\n"
+                               f"    ours:  {run([wasm_tools(), 'print', out]).stdout[:3000]}")
+            else:
+                gm, em = Module.from_bytes(got), Module.from_bytes(expected)
+
+                def image(m):
+                    end = max((off + n for off, n, _ in m.view(11, create=True).spans(0)), default=0)
+                    return m.read_static(0, end, 0).rstrip(b"\x00")
+
+                if image(gm) != image(em):
+                    bad.append("the memory image is not asc's")
+                for key in ("imports", "memories"):
+                    if gm.info()[key] != em.info()[key]:
+                        bad.append(f"{key}: {gm.info()[key]}, asc's {em.info()[key]}")
+    return not bad, f"{head}\n" + "\n".join(bad) + f"\nsource.ts:\n{text}"
+
+
+KINDS = {"asc-layout": asc_layout_case, "c-layout": c_layout_case, "add-data": add_data_case,
+         "import-memory": import_memory_case}
 
 
 def main(argv=None) -> int:
