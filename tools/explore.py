@@ -31,7 +31,8 @@ import-memory  a random asc program (static objects, sometimes code that grows a
             --importTable, --runtime and shared memory or limits, built without and with
             asc's --importMemory flags: wasmem's import-memory of the first must be the
             second byte for byte (unoptimized), or after --zero-fill have its memory image,
-            imports and memories (optimized); where asc refuses the flags, wasmem must too.
+            imports and memories (optimized), and define-memory of the second must give back the
+            first where no flag changed the memory; where asc refuses the flags, wasmem must too.
 
 Each case is one seed: `explore.py KIND 1 --seed S -v` repeats it, with its source.
 Exit status 1 if any case differs.
@@ -604,6 +605,13 @@ def import_memory_case(seed: int) -> tuple[bool, str]:
                 if got != expected:
                     bad.append(f"not asc's bytes ({len(got)} against {len(expected)}):\n"
                                f"    ours:  {run([wasm_tools(), 'print', out]).stdout[:3000]}")
+                if not ours:  # the inverse: define-memory of asc's --importMemory build is the plain build
+                    back = os.path.join(tmp, "back.wasm")
+                    with open(os.path.join(tmp, "expected.wasm"), "wb") as f:
+                        f.write(expected)
+                    done = run([*WASMEM, "define-memory", os.path.join(tmp, "expected.wasm"), "-o", back])
+                    if done.returncode != 0 or open(back, "rb").read() != plain:
+                        bad.append(f"define-memory of asc's build is not the plain build: {done.stderr[-600:]}")
             else:
                 gm, em = Module.from_bytes(got), Module.from_bytes(expected)
 
