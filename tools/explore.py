@@ -31,8 +31,10 @@ import-memory  a random asc program (static objects, sometimes code that grows a
             --importTable, --runtime and shared memory or limits, built without and with
             asc's --importMemory flags: wasmem's import-memory of the first must be the
             second byte for byte (unoptimized), or after --zero-fill have its memory image,
-            imports and memories (optimized), and define-memory of the second must give back the
-            first where no flag changed the memory; where asc refuses the flags, wasmem must too.
+            imports and memories (optimized); unoptimized, define-memory of the second must give
+            back the first where no flag changed the memory, and where one did, set-memory with
+            it must be asc's build with it (without --importMemory); where asc refuses the flags,
+            wasmem must too.
 
 Each case is one seed: `explore.py KIND 1 --seed S -v` repeats it, with its source.
 Exit status 1 if any case differs.
@@ -605,7 +607,16 @@ def import_memory_case(seed: int) -> tuple[bool, str]:
                 if got != expected:
                     bad.append(f"not asc's bytes ({len(got)} against {len(expected)}):\n"
                                f"    ours:  {run([wasm_tools(), 'print', out]).stdout[:3000]}")
-                if not ours:  # the inverse: define-memory of asc's --importMemory build is the plain build
+                if ours:  # the same flags without --importMemory: set-memory with the same options
+                    limited = _asc_build(version, tmp, args + theirs[1:])
+                    if isinstance(limited, str):
+                        bad.append(f"asc refused {' '.join(theirs[1:])} without --importMemory: {limited}")
+                    else:
+                        done = run([*WASMEM, "set-memory", plain_path, "-o", out, *ours])
+                        if done.returncode != 0 or open(out, "rb").read() != limited:
+                            bad.append(f"set-memory {' '.join(ours)} is not asc's {' '.join(theirs[1:])}: "
+                                       f"{done.stderr[-600:]}")
+                else:  # the inverse: define-memory of asc's --importMemory build is the plain build
                     back = os.path.join(tmp, "back.wasm")
                     with open(os.path.join(tmp, "expected.wasm"), "wb") as f:
                         f.write(expected)
