@@ -63,7 +63,7 @@ def likely_lines(draw):
     for o in rec.options:
         if o.strings[0].startswith("-"):
             continue
-        words.append([draw(st.sampled_from(["a.wasm", "spec.toml", "greeting", "0x400", "x y"]))])
+        words.append([draw(st.sampled_from(["a.wasm", "spec.toml", "greeting", "0x400", "x y", "-"]))])
     for o in rec.options:
         if not o.strings[0].startswith("-") or not draw(st.booleans()):
             continue
@@ -76,7 +76,7 @@ def likely_lines(draw):
         elif o.type is not None:
             pool = ["0", "3", "0x20", "65537", "auto", "-5", "x"]
         else:
-            pool = ["env", "mem", "0.17.14", "", "--json", "a b"]
+            pool = ["env", "mem", "0.17.14", "", "--json", "a b", "-"]
         value = draw(st.sampled_from(pool))
         if flag.startswith("--") and draw(st.booleans()):
             words.append([f"{flag}={value}"])
@@ -121,6 +121,8 @@ PLAIN = [
     ["layout", "spec.toml", "--format", "bin", "-o", "out.bin", "--base", "1024", "--as-version", "0.17.14"],
     ["add-data", "in.wasm", "spec.toml", "-o", "out.wasm", "--base", "auto", "--no-export", "--json"],
     ["read", "m.wasm", "greeting", "--json", "--memory", "0"],
+    ["import-memory", "-", "-o", "-"],  # (a pipe)
+    ["add-data", "in.wasm", "-", "--output", "-"],
 ]
 
 

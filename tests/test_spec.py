@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from wasmem.errors import SpecError
-from wasmem.layout.spec import _read_json, build_layout, load_spec, parse_spec
+from wasmem.layout.spec import _read_json, build_layout, load_spec, loads_spec, parse_spec
 
 
 def write(tmp_path, name, text):
@@ -59,6 +59,21 @@ id = 9
     assert [o["address"] for o in r["objects"]] == [1056, 1136, 1184, 1280]
     assert r["objects"][3]["rt_id"] == 9 and r["objects"][2]["size"] == 3
     assert dict(a.segments())[1164][20:23] == b"\x01\x02\x03"
+
+
+def test_a_spec_from_bytes_is_the_spec_from_its_file(tmp_path, monkeypatch):
+    (tmp_path / "payload.bin").write_bytes(b"\x01\x02\x03")
+    text = b'[[object]]\nname = "blob"\ntype = "ArrayBuffer"\nfile = "payload.bin"\n'
+    want = build_layout(load_spec(write(tmp_path, "s.toml", text.decode()))).segments()
+    # TOML or JSON told apart by the first character (a TOML table header starts with "[");
+    # files named from the folder given, else the current one
+    assert build_layout(loads_spec(text, folder=tmp_path)).segments() == want
+    as_json = b'  {"object": [{"name": "blob", "type": "ArrayBuffer", "file": "payload.bin"}]}'
+    assert build_layout(loads_spec(as_json, folder=str(tmp_path))).segments() == want
+    monkeypatch.chdir(tmp_path)
+    assert build_layout(loads_spec(text)).segments() == want
+    with pytest.raises(SpecError, match=r"spec is not UTF-8 text \(byte 1\)"):
+        loads_spec(b"[\xff")
 
 
 def test_json_lone_surrogates_and_floats(tmp_path):

@@ -52,7 +52,7 @@ class about:
     import alone costs a millisecond of every command's start."""
 
     def __init__(self, path):
-        self.path = str(path)
+        self.path = shown(path)
 
     def __enter__(self):
         return self
@@ -69,9 +69,19 @@ class about:
         return False
 
 
+STDIO = "-"  # an input of this name is standard input; -o -, standard output
+
+
+def shown(path) -> str:
+    """How messages name a file the command line gave (``-``: standard input)."""
+    return "<stdin>" if path == STDIO else str(path)
+
+
 def read_input(path) -> bytes:
-    """The file's bytes (a module is loaded with ``load_module``)."""
+    """The file's bytes, or standard input's for ``-`` (a module is loaded with ``load_module``)."""
     with about(path):
+        if path == STDIO:
+            return sys.stdin.buffer.read()
         with open(path, "rb") as f:
             return f.read()
 
@@ -96,18 +106,62 @@ def load_module(path, *, mapped: bool = False, **kwargs):
     ever replaces files atomically, so a map stays valid)."""
     from ..module import Module
 
+    if path == STDIO:
+        data = read_input(path)
+        with about(path):
+            return Module.from_bytes(data, **kwargs)
     with about(path):
         return Module.from_file(path, mapped=mapped, **kwargs)
 
 
 def add_output_arguments(parser) -> None:
     g = parser.add_mutually_exclusive_group(required=True)
-    g.add_argument("-o", "--output", metavar="PATH", help="where to write the module (atomically)")
+    g.add_argument("-o", "--output", metavar="PATH",
+                   help="where to write the module (atomically; - for standard output)")
     g.add_argument("--in-place", action="store_true", help="overwrite the input file (atomically)")
 
 
 def output_path(args, input_path) -> str:
-    return input_path if args.in_place else args.output
+    """Where the module goes (``-``: standard output), checked against the other options."""
+    if args.in_place:
+        if input_path == STDIO:
+            raise WasmError("--in-place needs a file, and the module came from standard input: give -o")
+        return input_path
+    if args.output == STDIO and getattr(args, "json", False):
+        raise WasmError("--json and -o - would both write to standard output: give -o a file")
+    return args.output
+
+
+def load_spec_input(path, *, abi=None, keep=None):
+    """The spec in file ``path``, or on standard input for ``-`` (the files its objects
+    name are then found from the current folder)."""
+    from ..layout.spec import load_spec, loads_spec
+
+    with about(path):
+        if path == STDIO:
+            return loads_spec(read_input(path), abi=abi, keep=keep)
+        return load_spec(path, abi=abi, keep=keep)
+
+
+def check_binary_stdout() -> None:
+    """Refuse to write a binary to a terminal, as wasm-tools does."""
+    if sys.stdout.isatty():
+        raise WasmError("the output is binary: not written to a terminal (redirect standard output, or "
+                        "give -o a file)")
+
+
+def save_module(m, out) -> None:
+    """``m.save(out)`` (atomic), or the module's bytes on standard output for ``-``: at once,
+    once it is whole, so that a failure writes nothing there either."""
+    if out != STDIO:
+        with about(out):
+            m.save(out)
+        return
+    check_binary_stdout()
+    data = m.to_bytes()
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def print_json(doc, rows=()) -> None:

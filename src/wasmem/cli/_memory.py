@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from . import leave
-from ._common import MAP_REWRITES, about, add_output_arguments, load_module, number, output_path, print_json
+from ._common import (MAP_REWRITES, about, add_output_arguments, load_module, number, output_path, print_json,
+                      save_module)
 
 
 def add_io_arguments(p, memory_help: str) -> None:
-    p.add_argument("input", metavar="IN", help="the .wasm module to rewrite (left untouched)")
+    p.add_argument("input", metavar="IN", help="the .wasm module to rewrite (left untouched; - for standard input)")
     add_output_arguments(p)
     p.add_argument("--memory", type=number, metavar="N", default=None, help=memory_help)
     p.add_argument("--json", action="store_true", help="print a JSON report of the change")
@@ -41,12 +42,11 @@ def limit_options(args) -> dict:
 
 def rewrite(args, fn, **options) -> int:
     """Load, rewrite, save atomically; nothing is written if anything fails."""
+    out = output_path(args, args.input)
     m = load_module(args.input, mapped=MAP_REWRITES)
     with about(args.input):
         report = fn(m, **options)
-    out = output_path(args, args.input)
-    with about(out):
-        m.save(out)
+    save_module(m, out)
     if args.json:
         print_json(report)
     leave(m)  # (freed by the process's end: see cli.entrypoint)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ..errors import counted
+import sys
+
+from ..errors import WasmError, counted
 from . import leave, left
-from ._common import MAP_REWRITES, about, add_output_arguments, load_module, number, output_path, print_json
+from ._common import (MAP_REWRITES, STDIO, about, add_output_arguments, load_module, load_spec_input, number,
+                      output_path, print_json, save_module)
 from .jsonout import as_records
 
 NAME = "add-data"
@@ -16,8 +19,8 @@ def _base(text: str):
 
 
 def add_arguments(p):
-    p.add_argument("input", metavar="IN", help="the compiled .wasm module")
-    p.add_argument("spec", metavar="SPEC", help="the static-data spec (.toml or .json)")
+    p.add_argument("input", metavar="IN", help="the compiled .wasm module (- for standard input)")
+    p.add_argument("spec", metavar="SPEC", help="the static-data spec (.toml or .json; - for standard input)")
     add_output_arguments(p)
     p.add_argument("--abi", choices=("assemblyscript", "assemblyscript-legacy", "c"),
                    help="data layout (default: the spec's)")
@@ -30,23 +33,22 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..layout.spec import load_spec
     from ..rewrite.add_data import add_data
 
-    with about(args.spec):
-        spec = load_spec(args.spec, abi=args.abi, keep=left())
+    if args.input == args.spec == STDIO:
+        raise WasmError("IN and SPEC cannot both be standard input (-)")
+    out = output_path(args, args.input)
+    spec = load_spec_input(args.spec, abi=args.abi, keep=left())
     m = load_module(args.input, mapped=MAP_REWRITES)
     with about(args.input):
         report = add_data(m, spec, base=args.base, export=not args.no_export, as_version=args.as_version,
                           columns=True)
-    out = output_path(args, args.input)
-    with about(out):
-        m.save(out)
+    save_module(m, out)
     as_records(report, ("objects", "segments"))
     if args.json:
         print_json(report, rows=("objects", "segments"))
-    else:
+    else:  # (on stderr where the module went to stdout)
         print(f"{counted(len(report['objects']), 'object')} at {report['base']}..{report['end']} "
-              f"({report['placement']})")
+              f"({report['placement']})", file=sys.stderr if out == STDIO else sys.stdout)
     leave(spec, m, report)  # (freed by the process's end: see cli.entrypoint)
     return 0

@@ -136,7 +136,7 @@ def parse(argv: list[str], command_module) -> Namespace | None:
                 return None
             value = None
         elif not eq:
-            if j == len(rest) or rest[j].startswith("-"):
+            if j == len(rest) or rest[j].startswith("-") and rest[j] != "-":  # (-o -: standard output)
                 return None
             value = rest[j]
             j += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import counted
 from . import leave
-from ._common import load_module, print_json, table
+from ._common import load_module, print_json, shown, table
 from .jsonout import as_records
 
 NAME = "info"
@@ -12,7 +12,7 @@ HELP = "show what a module holds: sections, memories, imports, exports, data, ru
 
 
 def add_arguments(p):
-    p.add_argument("file", metavar="FILE", help="the .wasm module")
+    p.add_argument("file", metavar="FILE", help="the .wasm module (- for standard input)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--segments", action="store_true", help="list every data segment")
 
@@ -27,7 +27,7 @@ def run(args) -> int:
         as_records(doc, ("exports", "segments"))
         print_json(doc, rows=("sections", "memories", "imports", "exports", "segments"))
     else:
-        print(render(doc, args.file))
+        print(render(doc, shown(args.file)))
     leave(m, doc)  # (freed by the process's end: see cli.entrypoint)
     return 0
 

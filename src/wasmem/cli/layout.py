@@ -7,7 +7,7 @@ from codecs import charmap_decode
 
 from ..errors import counted
 from . import leave, left
-from ._common import about, json_text, number
+from ._common import STDIO, about, check_binary_stdout, json_text, load_spec_input, number
 from .jsonout import as_records
 
 NAME = "layout"
@@ -15,7 +15,7 @@ HELP = "lay out the static objects of a spec file as AssemblyScript or C static 
 
 
 def add_arguments(p) -> None:
-    p.add_argument("spec", metavar="SPEC", help="the spec file (.toml or .json)")
+    p.add_argument("spec", metavar="SPEC", help="the spec file (.toml or .json; - for standard input)")
     p.add_argument("--abi", choices=("assemblyscript", "assemblyscript-legacy", "c"),
                    help="data layout (default: the spec's, else assemblyscript); "
                         "assemblyscript-legacy is the 16-byte header of asc 0.9-0.16")
@@ -26,18 +26,24 @@ def add_arguments(p) -> None:
                    help="where the data starts (default: the spec's, else 8 for assemblyscript "
                         "(first payload at 32) and 1024 for c)")
     p.add_argument("--module", metavar="FILE",
-                   help="take runtime class ids from this compiled module's RTTI (__rtti_base)")
+                   help="take runtime class ids from this compiled module's RTTI (__rtti_base; - for "
+                        "standard input)")
     p.add_argument("--format", choices=("json", "wat", "bin", "map"), default="json",
                    help="json report (default), wat data lines, bin memory image from base to end, "
                         "or a readable memory map")
-    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output (-)")
 
 
 def run(args) -> int:
-    from ..layout.spec import build_layout, load_spec
+    from ..errors import WasmError
+    from ..layout.spec import build_layout
 
-    with about(args.spec):
-        spec = load_spec(args.spec, abi=args.abi, keep=left())
+    if args.spec == args.module == STDIO:
+        raise WasmError("SPEC and --module cannot both be standard input (-)")
+    to_stdout = args.output in (None, STDIO)
+    if to_stdout and args.format == "bin":
+        check_binary_stdout()
+    spec = load_spec_input(args.spec, abi=args.abi, keep=left())
     version = args.as_version
     rtti = None
     if args.module and spec.abi != "c":
@@ -65,7 +71,7 @@ def run(args) -> int:
         out = memory_map(layout).encode("utf-8", "backslashreplace")
     else:
         out = layout.image_parts()  # (written as they are: a 9 MB piece is not copied to join it)
-    if args.output:
+    if not to_stdout:
         from ..fileio import write_atomic
 
         with about(args.output):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import about, add_timeout, print_json, read_input, timeout_of, use_engine_cache
+from ._common import about, add_timeout, print_json, read_input, shown, timeout_of, use_engine_cache
 
 NAME = "read"
 HELP = "instantiate a module and decode the AssemblyScript object (or C data) at an exported global or an address"
@@ -14,7 +14,7 @@ PREVIEW = 200  # characters of the value on the human line
 
 
 def add_arguments(p):
-    p.add_argument("file", metavar="FILE", help="the .wasm module")
+    p.add_argument("file", metavar="FILE", help="the .wasm module (- for standard input)")
     p.add_argument("target", metavar="EXPORT|ADDRESS",
                    help="an exported i32 global holding the object's address, or the address itself "
                         "(decimal or 0x hex): the payload pointer the program holds")
@@ -62,7 +62,7 @@ def run(args) -> int:
             obj = read_c(mem, address, args.type) if c_abi else read_at(mem, address, abi, rtti, args.type)
         except ReadError as e:
             where = f"{export} = 0x{address:x}" if export else f"0x{address:x}"
-            print(f"wasmem: error: {args.file}: no valid object at {where}: {e}", file=sys.stderr)
+            print(f"wasmem: error: {shown(args.file)}: no valid object at {where}: {e}", file=sys.stderr)
             return 1
     if args.json:
         print_json(obj.to_json())

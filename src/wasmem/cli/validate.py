@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import WasmError
-from ._common import about, add_timeout, print_json, read_input, seconds, timeout_of, use_engine_cache
+from ._common import about, add_timeout, print_json, read_input, seconds, shown, timeout_of, use_engine_cache
 
 NAME = "validate"
 HELP = "compile and instantiate a module in wasmtime with stub imports, optionally call an export"
@@ -16,7 +16,7 @@ PROGRESS_CODE_SIZE = 1 << 20  # bytes of code from which validate says it is com
 
 
 def add_arguments(p):
-    p.add_argument("file", metavar="FILE", help="the .wasm module")
+    p.add_argument("file", metavar="FILE", help="the .wasm module (- for standard input)")
     p.add_argument("--json", action="store_true",
                    help='print {"valid", "instantiated", "stubs", "results", "error"}')
     p.add_argument("--dirty-memory", action="store_true",
@@ -75,9 +75,9 @@ def run(args) -> int:
     if args.json:
         print_json(report.to_json())
     else:
-        print(_summary(args.file, report, func, texts))
+        print(_summary(shown(args.file), report, func, texts))
         if report.error:
-            print(f"wasmem: error: {args.file}: {report.error}", file=sys.stderr)
+            print(f"wasmem: error: {shown(args.file)}: {report.error}", file=sys.stderr)
     return 0 if report.ok else 1
 
 

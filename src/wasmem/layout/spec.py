@@ -144,16 +144,36 @@ def load_spec(path, abi: str | None = None, keep: list | None = None) -> Spec:
             # decoded straight from the mapped file: no copy of a 10 MB spec in between
             data = map_file(f) or f.read()
             try:
-                text = str(data, "utf-8")
-            except UnicodeDecodeError as e:
-                raise SpecError(f"spec is not UTF-8 text (byte {e.start})") from e
+                box = [_spec_text(data)]
             finally:
                 del data
     except OSError as e:
         raise SpecError(f"cannot read spec: {e.strerror or e}") from e
-    kind = os.path.splitext(path)[1].lower()
+    spec = _parse_text(box, os.path.splitext(path)[1].lower(), os.path.dirname(os.path.abspath(path)), abi, keep)
+    spec.path = path
+    return spec
+
+
+def loads_spec(data, *, folder: str | None = None, abi: str | None = None, keep: list | None = None) -> Spec:
+    """A spec from its bytes (UTF-8; JSON or TOML, told apart by the first character);
+    ``folder``: where the files its objects name are (default: the current folder)."""
+    return _parse_text([_spec_text(data)], "", os.path.abspath(folder or os.curdir), abi, keep)
+
+
+def _spec_text(data) -> str:
+    try:
+        return str(data, "utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"spec is not UTF-8 text (byte {e.start})") from e
+
+
+def _parse_text(box: list, kind: str, folder: str, abi, keep) -> Spec:
+    """The spec in the text ``box`` holds (taken out of it, so that it is freed once decoded:
+    an argument stays referenced by the caller until the call returns)."""
+    text = box.pop()
     if kind not in (".toml", ".json"):
-        kind = ".json" if text.lstrip(_ASCII_BLANK)[:1] in ("{", "[") else ".toml"
+        # (a spec is a JSON object; TOML's table headers start with "[")
+        kind = ".json" if text.lstrip(_ASCII_BLANK)[:1] == "{" else ".toml"
     if kind == ".json":
         doc = _read_json(text)
     else:
@@ -168,9 +188,7 @@ def load_spec(path, abi: str | None = None, keep: list | None = None) -> Spec:
     del text  # (its memory is used again for the columns below: see cli.entrypoint)
     if keep is not None:
         keep.append(doc)
-    spec = parse_spec(doc, folder=os.path.dirname(os.path.abspath(path)), abi=abi)
-    spec.path = path
-    return spec
+    return parse_spec(doc, folder=folder, abi=abi)
 
 
 def parse_spec(doc, folder: str | None = None, abi: str | None = None) -> Spec:
