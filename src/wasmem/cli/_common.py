@@ -127,8 +127,10 @@ def output_path(args, input_path) -> str:
         if input_path == STDIO:
             raise WasmError("--in-place needs a file, and the module came from standard input: give -o")
         return input_path
-    if args.output == STDIO and getattr(args, "json", False):
-        raise WasmError("--json and -o - would both write to standard output: give -o a file")
+    if args.output == STDIO:
+        if getattr(args, "json", False):
+            raise WasmError("--json and -o - would both write to standard output: give -o a file")
+        check_binary_stdout()  # (before the input is read: it may be a terminal too)
     return args.output
 
 
@@ -151,13 +153,13 @@ def check_binary_stdout() -> None:
 
 
 def save_module(m, out) -> None:
-    """``m.save(out)`` (atomic), or the module's bytes on standard output for ``-``: at once,
-    once it is whole, so that a failure writes nothing there either."""
+    """``m.save(out)`` (atomic), or the module's bytes on standard output for ``-`` (which
+    output_path found not to be a terminal): at once, when it is whole, so that a failure
+    writes nothing there either."""
     if out != STDIO:
         with about(out):
             m.save(out)
         return
-    check_binary_stdout()
     data = m.to_bytes()
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
