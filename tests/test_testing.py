@@ -112,6 +112,18 @@ def test_command_lines(tmp_path):
             run_case(case)
 
 
+def test_a_line_may_end_in_standard_input(tmp_path):
+    case = make_case(tmp_path, "c", "wasmem info - < m.wasm\nwasmem info -\nwasmem info - < absent.wasm\n")
+    assert command_lines(case)[0] == ["info", "-"]
+    with pytest.raises(CaseError, match="< absent.wasm: No such file or directory"):
+        run_case(case)
+    (case / "cmd").write_text("wasmem info - < m.wasm\nwasmem info -\n")
+    run = run_case(case)
+    assert run.status == [0, 2]  # (without `<`, an empty input)
+    assert run.stdout.startswith(b"<stdin>: ") and run.stderr == (
+        b"wasmem: error: <stdin>: offset 0x0: unexpected end of input: file too short for a WebAssembly header\n")
+
+
 def test_cases_are_the_folders_with_a_cmd(tmp_path):
     a = make_case(tmp_path, "a", "wasmem info m.wasm\n")
     b = make_case(tmp_path / "group", "b", "wasmem info m.wasm\n")

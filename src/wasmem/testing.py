@@ -4,7 +4,8 @@ compared with the files beside it and ``BLESS=1`` rewrites them).
 
 A case is a folder holding a file ``cmd``: wasmem command lines, one a line, each
 starting with ``wasmem`` (shell quoting; blank lines and lines starting with # are
-skipped). They run in order, in the wasmem of this process, inside a temporary copy of
+skipped; a line may end in ``< FILE``, the folder's file the command reads as its
+standard input). They run in order, in the wasmem of this process, inside a temporary copy of
 the folder, so their paths name the folder's own files and the folder is never
 touched. What they print and write is compared with the folder's ``expected/``:
 
@@ -80,7 +81,13 @@ def bless_requested() -> bool:
 
 
 def command_lines(folder) -> list[list[str]]:
-    """The argument lists of the case's command lines (``wasmem`` dropped)."""
+    """The argument lists of the case's command lines (``wasmem`` dropped, and a ``< FILE``
+    at the end)."""
+    return [argv for argv, _ in _commands(folder)]
+
+
+def _commands(folder) -> list[tuple[list[str], str | None]]:
+    """(argument list, the file a line's ``< FILE`` gives it as standard input, or None)."""
     path = Path(folder) / CMD
     try:
         text = path.read_text(encoding="utf-8")
@@ -96,7 +103,10 @@ def command_lines(folder) -> list[list[str]]:
             raise CaseError(f"{path}:{number}: {e}") from None
         if words[0] != "wasmem":
             raise CaseError(f"{path}:{number}: a command line starts with `wasmem`, not {words[0]!r}")
-        commands.append(words[1:])
+        stdin = None
+        if len(words) > 2 and words[-2] == "<":
+            words, stdin = words[:-2], words[-1]
+        commands.append((words[1:], stdin))
     if not commands:
         raise CaseError(f"{path}: no command lines")
     return commands
@@ -105,14 +115,14 @@ def command_lines(folder) -> list[list[str]]:
 def run_case(folder) -> Run:
     """Run the case's command lines in a temporary copy of ``folder`` and say what they did."""
     folder = Path(folder)
-    commands = command_lines(folder)
+    commands = _commands(folder)
     with tempfile.TemporaryDirectory(prefix="wasmem-case-") as tmp:
         work = Path(tmp) / folder.name
         shutil.copytree(folder, work, ignore=lambda d, names: [EXPECTED] if Path(d) == folder else [])
         before = _files(work)
         out, err, status = io.BytesIO(), io.BytesIO(), []
-        for argv in commands:
-            status.append(_run_command(argv, work, out, err))
+        for argv, stdin in commands:
+            status.append(_run_command(argv, work, out, err, stdin))
         after = _files(work)
         files = {name: data for name, data in after.items() if before.get(name) != data}
         here = os.fsencode(work)
@@ -157,10 +167,10 @@ def check_case(folder, bless: bool | None = None) -> Run:
 
 # -- running ---------------------------------------------------------------------------
 
-def _run_command(argv: list[str], cwd: Path, out: io.BytesIO, err: io.BytesIO) -> int:
+def _run_command(argv: list[str], cwd: Path, out: io.BytesIO, err: io.BytesIO, stdin: str | None = None) -> int:
     from .cli import main
 
-    with chdir(cwd), _captured(out, err):
+    with chdir(cwd), _captured(out, err), _input(cwd, stdin):
         try:
             status = main(argv)
         except SystemExit as e:  # (argparse: usage errors, --help, --version)
@@ -187,6 +197,21 @@ def _captured(out: io.BytesIO, err: io.BytesIO):
             s.flush()
             s.detach()  # (closing the wrapper would close the BytesIO)
         sys.stdout, sys.stderr = saved
+
+
+@contextmanager
+def _input(cwd: Path, name: str | None):
+    """sys.stdin reading file ``name`` of the case (an empty input without one)."""
+    try:
+        data = b"" if name is None else (cwd / name).read_bytes()
+    except OSError as e:
+        raise CaseError(f"< {name}: {e.strerror or e}") from None
+    saved = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 def _files(folder: Path) -> dict[str, bytes]:
