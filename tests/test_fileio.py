@@ -195,6 +195,7 @@ def _fixture_rewrites():
             yield pytest.param(path, "define", 0, id=f"{path.relative_to(F)}-define")
 
 
+@pytest.mark.filterwarnings("ignore::wasmem.WasmWarning")  # (the static data's warnings: tested elsewhere)
 @pytest.mark.parametrize("path,how,index", list(_fixture_rewrites()))
 def test_mapped_save_equals_to_bytes_on_every_fixture(tmp_path, path, how, index):
     """Sections copied by the kernel, re-encoded ones (the code of a renumbering), new ones

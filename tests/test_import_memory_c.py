@@ -70,3 +70,23 @@ def test_the_pair_is_the_generators_build(case):
     # the same program and arguments as the add-data fixture it names, so the same bytes
     plain_of = (ROOT / case / build["source"]).parent / "module.wasm"
     assert (ROOT / case / "plain.wasm").read_bytes() == plain_of.read_bytes()
+
+
+@pytest.mark.parametrize("case, end", [("classic", 1053), ("stack-first", 65565)])
+def test_a_build_that_does_not_give_data_end_is_warned_of(case, end):
+    # wasm-ld names __stack_pointer; without -Wl,--export=__data_end, where the .bss ends is
+    # not known (classic-heap-export, the same program with it, has its .bss zero-filled above)
+    m = Module.from_file(FIXTURES / "add-data-c" / case / "module.wasm")
+    with pytest.warns(match=rf"memory 0: the module names __stack_pointer but not __data_end, so where its "
+                            rf"zero-initialized data ends is not known .* past the last segment, at {end}, an "
+                            r"imported memory may not be zero, and --zero-fill cannot cover it; link with "
+                            r"-Wl,--export=__data_end so that it can"):
+        report = import_memory(m, zero_fill=True)
+    assert report["gaps"]["end"] == end
+
+
+def test_builds_that_say_where_their_data_ends_are_not_warned_of(recwarn):
+    for path in (FIXTURES / "add-data-c" / "classic-heap-export" / "module.wasm",
+                 FIXTURES / "import-memory" / "0.28.20-strings" / "plain.wasm"):  # (asc: no .bss)
+        import_memory(Module.from_file(path), zero_fill=True)
+    assert [str(w.message) for w in recwarn] == []

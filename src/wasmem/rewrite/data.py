@@ -133,6 +133,17 @@ def static_tail(m, memory: int, end: int | None) -> tuple[int, int] | None:
     return (end, stop) if stop > end else None
 
 
+def static_tail_unknown(m, memory: int) -> bool:
+    """Whether memory ``memory`` may hold zero-initialized data past its segments that
+    static_tail cannot find: a wasm-ld build (its ``__stack_pointer`` named or exported)
+    that does not give ``__data_end``."""
+    if memory != 0:
+        return False
+    symbols = m.symbols()
+    end, sp = symbols.get("__data_end"), symbols.get("__stack_pointer")
+    return (end is None or end["source"] == "position") and sp is not None and sp["source"] != "position"
+
+
 _BELOW, _ABOVE = -(1 << 64), 1 << 64  # beyond any i32/i64.const
 
 

@@ -14,7 +14,7 @@ import warnings
 from ..binary.entries import names_are_utf8
 from ..errors import RewriteError, WasmWarning, counted
 from ..model import Import, Limits, Memory
-from .data import check_initial_size, static_gaps, static_tail, zero_fill as _zero_fill
+from .data import check_initial_size, static_gaps, static_tail, static_tail_unknown, zero_fill as _zero_fill
 
 MAX_PAGES_32 = 1 << 16  # 4 GiB of 64 KiB pages
 MAX_PAGES_64 = 1 << 48
@@ -137,6 +137,13 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
         gaps["bytes"] += tail[1] - tail[0]
         gaps["end"] = tail[1]
         holes.append(tail)
+    elif gaps["end"] is not None and static_tail_unknown(m, index):
+        warnings.warn(
+            f"memory {new_index}: the module names __stack_pointer but not __data_end, so where its zero-"
+            f"initialized data ends is not known (C's .bss: wasm-ld leaves it out of a defined memory's data "
+            f"segments, and zeroes it itself under --import-memory): past the last segment, at {gaps['end']}, "
+            "an imported memory may not be zero, and --zero-fill cannot cover it; link with "
+            "-Wl,--export=__data_end so that it can", WasmWarning, stacklevel=2)
     report = {"memory": index, "index": new_index, "limits": _limits_doc(lim), "gaps": gaps,
               "zero_filled": False}
     if gaps["count"]:
