@@ -78,9 +78,9 @@ def test_a_build_that_does_not_give_data_end_is_warned_of(case, end):
     # not known (classic-heap-export, the same program with it, has its .bss zero-filled above)
     m = Module.from_file(FIXTURES / "add-data-c" / case / "module.wasm")
     with pytest.warns(match=rf"memory 0: the module names __stack_pointer but not __data_end, so where its "
-                            rf"zero-initialized data ends is not known .* past the last segment, at {end}, an "
-                            r"imported memory may not be zero, and --zero-fill cannot cover it; link with "
-                            r"-Wl,--export=__data_end so that it can"):
+                            rf"zero-initialized data \(C's \.bss\) ends is not known \(past the last segment, at "
+                            rf"{end}\): an imported memory may not be zero there, and --zero-fill cannot cover it "
+                            r"\(.*: link with that, or with -Wl,--export=__data_end for --zero-fill to cover it\)$"):
         report = import_memory(m, zero_fill=True)
     assert report["gaps"]["end"] == end
 

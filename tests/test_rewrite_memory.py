@@ -6,7 +6,7 @@ import pytest
 
 from conftest import wat
 from wasmem.cli import main
-from wasmem.errors import RewriteError
+from wasmem.errors import RewriteError, WasmWarning
 from wasmem.module import Module
 from wasmem.rewrite.memory import define_memory, export_memory, import_memory, set_memory
 
@@ -231,3 +231,22 @@ def test_unknown_opcode_in_code_that_must_be_renumbered(tmp_path, capsys):
     # converting memory 0 moves no index, so the body is never decoded and is copied as is
     rc, out = cli(tmp_path, "import-memory", "--memory", "0", module=bad)
     assert rc == 0 and bad[i:i + 3] in out.read_bytes()
+
+
+@pytest.mark.parametrize("module, message", [
+    # wasm-ld's __stack_pointer named, no __data_end, no data segment: all of it .bss
+    ("(module (memory 1) (global $__stack_pointer (mut i32) (i32.const 66560)))",
+     "memory 0: the module names __stack_pointer but not __data_end, so where its zero-initialized data (C's .bss) "
+     "ends is not known (it has no data segment): an imported memory may not be zero there, and --zero-fill "
+     "cannot cover it (wasm-ld leaves that data out of a defined memory's segments, and zeroes it itself at start "
+     "under -Wl,--import-memory: link with that)"),
+    # __data_end given, but no segment to say where the data starts
+    ('(module (memory 1) (global i32 (i32.const 1060)) (export "__data_end" (global 0)))',
+     "memory 0: the module has no data segment, so where its zero-initialized data (C's .bss) starts below "
+     "__data_end (1060) is not known: an imported memory may not be zero there"),
+])
+def test_zero_initialized_data_that_cannot_be_found_is_warned_of(module, message):
+    m = Module.from_bytes(wat(module))
+    with pytest.warns(WasmWarning) as caught:
+        import_memory(m, zero_fill=True)
+    assert [str(w.message)[:len(message)] for w in caught] == [message]

@@ -6,6 +6,7 @@ by wasmem and by the tool whose layout wasmem claims to reproduce, compared byte
     .venv/bin/python tools/explore.py c-layout 400 --seed 100
     .venv/bin/python tools/explore.py add-data 150 --seed 1000
     .venv/bin/python tools/explore.py import-memory 200 --seed 14000
+    .venv/bin/python tools/explore.py c-import-memory 100
     .venv/bin/python tools/explore.py asc-layout 1 --seed 8022 -v   # one case, with its source
 
 asc-layout  random strings, Array<T> and StaticArray<T> of every scalar type, strings and
@@ -35,6 +36,12 @@ import-memory  a random asc program (static objects, sometimes code that grows a
             back the first where no flag changed the memory, and where one did, set-memory with
             it must be asc's build with it (without --importMemory); where asc refuses the flags,
             wasmem must too.
+c-import-memory  a random C program (initialized and zero-initialized globals, each with an
+            exported function hashing its bytes), random -O level and wasm-ld layout, built
+            without and with -Wl,--import-memory: wasmem's import-memory --zero-fill of the
+            first must import the same memory and, over a dirty host memory, leave every
+            global as wasm-ld's build does; where the module does not say where its .bss is
+            (no __data_end, or no data segment), wasmem must warn instead, and only then.
 
 Each case is one seed: `explore.py KIND 1 --seed S -v` repeats it, with its source.
 Exit status 1 if any case differs.
@@ -638,8 +645,91 @@ def import_memory_case(seed: int) -> tuple[bool, str]:
     return not bad, f"{head}\n" + "\n".join(bad) + f"\nsource.ts:\n{text}"
 
 
+# ---- c-import-memory ---------------------------------------------------------------------------
+def _c_global(r: random.Random, i: int) -> str:
+    """A C global of a random kind: initialized (.data) or zero-initialized (.bss)."""
+    n = r.choice([1, 2, 3, 7, 16, 33])
+    kind = r.choice(["string", "ints", "zero-ints", "zero-chars", "double", "zero-double", "bytes"])
+    if kind == "string":
+        text = "".join(r.choice("abcxyz ?!") for _ in range(r.choice([0, 1, 5, 15, 16, 40])))
+        return f'char v{i}[] = "{text}";'
+    if kind == "ints":  # (fewer initializers than elements: the rest are zeros, all in .data)
+        values = [r.choice([0, 1, -1, r.randint(-2**31, 2**31 - 1)]) for _ in range(r.randint(1, n))]
+        return f"int v{i}[{n}] = {{{', '.join(map(str, values))}}};"
+    if kind == "zero-ints":
+        return f"int v{i}[{n}];"
+    if kind == "zero-chars":
+        return f"unsigned char v{i}[{n}];"
+    if kind == "double":
+        return f"double v{i} = {r.uniform(-1e6, 1e6)!r};"
+    if kind == "zero-double":
+        return f"double v{i};"
+    return f"unsigned char v{i}[{n}] = {{{', '.join(str(r.randint(0, 255)) for _ in range(n))}}};"
+
+
+def c_import_memory_case(seed: int) -> tuple[bool, str]:
+    from wasmem.host.instance import instantiate
+    from wasmem.module import Module
+
+    r = random.Random(seed)
+    count = r.randint(1, 6)
+    lines = [_c_global(r, i) for i in range(count)]
+    for i in range(count):  # (external globals: clang cannot fold what another file might change)
+        lines.append(f'__attribute__((export_name("h{i}"))) unsigned h{i}(void) {{ const unsigned char *p = '
+                     f'(const unsigned char *)&v{i}; unsigned h = 2166136261u; for (unsigned k = 0; '
+                     f'k < sizeof(v{i}); k++) h = (h ^ p[k]) * 16777619u; return h; }}')
+        lines.append(f'__attribute__((export_name("s{i}"))) void s{i}(unsigned k, int x) {{ '
+                     f'((unsigned char *)&v{i})[k % sizeof(v{i})] = x; }}')
+    source = "\n".join(lines) + "\n"
+    if r.random() < 0.3:
+        link = ["-Wl,--stack-first"]
+    else:
+        link = ["-Wl,--no-stack-first", *([f"-Wl,--global-base={r.choice([1024, 4096, 65536, 70000])}"]
+                                          if r.random() < 0.5 else [])]
+    exported = r.random() < 0.6
+    if exported:
+        link += ["-Wl,--export=__data_end", "-Wl,--export=__heap_base"]
+    args = ["--target=wasm32", "-nostdlib", r.choice(["-O0", "-O1", "-O2", "-Os"]), "-Wl,--no-entry", *link]
+    head = " ".join(args)
+    try:
+        plain, expected = clang_build(source, args), clang_build(source, [*args, "-Wl,--import-memory"])
+    except Exception as e:
+        return False, f"{head}\nclang failed: {str(e)[-600:]}\nsource.c:\n{source}"
+    bad = []
+    with tempfile.TemporaryDirectory() as tmp:
+        plain_path, out = os.path.join(tmp, "plain.wasm"), os.path.join(tmp, "out.wasm")
+        with open(plain_path, "wb") as f:
+            f.write(plain)
+        done = run([*WASMEM, "import-memory", plain_path, "-o", out, "--zero-fill"])
+        if done.returncode != 0:
+            return False, f"{head}\nwasmem import-memory: exit {done.returncode}: {done.stderr[-600:]}\n{source}"
+        valid = run([wasm_tools(), "validate", "--features", "all", out])
+        if valid.returncode != 0:
+            bad.append(f"the output does not validate: {valid.stderr[-600:]}")
+        ours = open(out, "rb").read()
+    # (the memory keeps its export, which wasm-ld's --import-memory build does not make)
+    mine, theirs = (sorted((i.module, i.name, i.desc.limits) for i in Module.from_bytes(w).imports
+                           if i.kind == "memory") for w in (ours, expected))
+    if mine != theirs:
+        bad.append(f"memory imports: {mine}, wasm-ld's {theirs}")
+    # where the .bss is (wasm-ld names __stack_pointer) is known with __data_end and a data segment
+    known = exported and len(Module.from_bytes(plain).data) > 0
+    warned = "zero-initialized data (C's .bss)" in done.stderr
+    if warned == known:
+        bad.append(f"warned of an unknown .bss: {warned}, with __data_end exported: {exported}\n{done.stderr}")
+    if known:  # over a dirty host memory, every global holds the same bytes in both
+        try:
+            a, b = instantiate(ours, dirty_memory=True), instantiate(expected, dirty_memory=True)
+            for i in range(count):
+                if a.call(f"h{i}") != b.call(f"h{i}"):
+                    bad.append(f"v{i} differs from wasm-ld's: {lines[i]}")
+        except Exception:
+            bad.append(traceback.format_exc()[-1500:])
+    return not bad, f"{head}\n" + "\n".join(bad) + f"\nsource.c:\n{source}"
+
+
 KINDS = {"asc-layout": asc_layout_case, "c-layout": c_layout_case, "add-data": add_data_case,
-         "import-memory": import_memory_case}
+         "import-memory": import_memory_case, "c-import-memory": c_import_memory_case}
 
 
 def main(argv=None) -> int:

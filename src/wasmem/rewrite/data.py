@@ -133,15 +133,27 @@ def static_tail(m, memory: int, end: int | None) -> tuple[int, int] | None:
     return (end, stop) if stop > end else None
 
 
-def static_tail_unknown(m, memory: int) -> bool:
-    """Whether memory ``memory`` may hold zero-initialized data past its segments that
-    static_tail cannot find: a wasm-ld build (its ``__stack_pointer`` named or exported)
-    that does not give ``__data_end``."""
+def static_tail_unknown(m, memory: int, end: int | None) -> tuple[str, str] | None:
+    """What is not known of the zero-initialized data of memory ``memory`` that static_tail
+    cannot find, and the other way to link that would make it known (None: nothing unknown),
+    for a wasm-ld build, whose ``__stack_pointer`` is named or
+    exported: where it ends, without ``__data_end``; where it starts, with no data segment
+    (``end`` None: all of its data is zero-initialized)."""
     if memory != 0:
-        return False
+        return None
     symbols = m.symbols()
-    end, sp = symbols.get("__data_end"), symbols.get("__stack_pointer")
-    return (end is None or end["source"] == "position") and sp is not None and sp["source"] != "position"
+    data_end, sp = symbols.get("__data_end"), symbols.get("__stack_pointer")
+    if data_end is not None and data_end["source"] != "position":
+        if end is None and data_end["value"] > 0:
+            return (f"the module has no data segment, so where its zero-initialized data (C's .bss) starts "
+                    f"below __data_end ({data_end['value']}) is not known", "")
+        return None
+    if sp is None or sp["source"] == "position":  # (not a wasm-ld build, or asc's: its data is all in segments)
+        return None
+    where = "it has no data segment" if end is None else f"past the last segment, at {end}"
+    return (f"the module names __stack_pointer but not __data_end, so where its zero-initialized data (C's "
+            f".bss) ends is not known ({where})",
+            "" if end is None else ", or with -Wl,--export=__data_end for --zero-fill to cover it")
 
 
 _BELOW, _ABOVE = -(1 << 64), 1 << 64  # beyond any i32/i64.const

@@ -137,13 +137,14 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
         gaps["bytes"] += tail[1] - tail[0]
         gaps["end"] = tail[1]
         holes.append(tail)
-    elif gaps["end"] is not None and static_tail_unknown(m, index):
-        warnings.warn(
-            f"memory {new_index}: the module names __stack_pointer but not __data_end, so where its zero-"
-            f"initialized data ends is not known (C's .bss: wasm-ld leaves it out of a defined memory's data "
-            f"segments, and zeroes it itself under --import-memory): past the last segment, at {gaps['end']}, "
-            "an imported memory may not be zero, and --zero-fill cannot cover it; link with "
-            "-Wl,--export=__data_end so that it can", WasmWarning, stacklevel=2)
+    else:
+        unknown = static_tail_unknown(m, index, gaps["end"])
+        if unknown is not None:
+            what, relink = unknown
+            warnings.warn(
+                f"memory {new_index}: {what}: an imported memory may not be zero there, and --zero-fill cannot "
+                f"cover it (wasm-ld leaves that data out of a defined memory's segments, and zeroes it itself at "
+                f"start under -Wl,--import-memory: link with that{relink})", WasmWarning, stacklevel=2)
     report = {"memory": index, "index": new_index, "limits": _limits_doc(lim), "gaps": gaps,
               "zero_filled": False}
     if gaps["count"]:
