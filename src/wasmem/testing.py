@@ -5,8 +5,8 @@ compared with the files beside it and ``BLESS=1`` rewrites them).
 A case is a folder holding a file ``cmd``: wasmem command lines, one a line, each
 starting with ``wasmem`` (shell quoting; blank lines and lines starting with # are
 skipped; a line may end in ``< FILE``, the folder's file the command reads as its
-standard input). They run in order, in the wasmem of this process, inside a temporary copy of
-the folder, so their paths name the folder's own files and the folder is never
+standard input). They run in order, in the wasmem of this process, inside a temporary
+copy of the folder, so their paths name the folder's own files and the folder is never
 touched. What they print and write is compared with the folder's ``expected/``:
 
 - ``expected/stdout`` and ``expected/stderr``: everything the commands printed, in order

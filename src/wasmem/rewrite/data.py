@@ -134,11 +134,11 @@ def static_tail(m, memory: int, end: int | None) -> tuple[int, int] | None:
 
 
 def static_tail_unknown(m, memory: int, end: int | None) -> tuple[str, str] | None:
-    """What is not known of the zero-initialized data of memory ``memory`` that static_tail
-    cannot find, and the other way to link that would make it known (None: nothing unknown),
-    for a wasm-ld build, whose ``__stack_pointer`` is named or
-    exported: where it ends, without ``__data_end``; where it starts, with no data segment
-    (``end`` None: all of its data is zero-initialized)."""
+    """What static_tail cannot know of memory ``memory``'s zero-initialized data, and how
+    else to link so that it could (None: nothing unknown). In a wasm-ld build (its
+    ``__stack_pointer`` named or exported) without ``__data_end``: where that data ends; with
+    ``__data_end`` but no data segment (``end`` None: all of its data is zero-initialized):
+    where it starts."""
     if memory != 0:
         return None
     symbols = m.symbols()
