@@ -107,3 +107,17 @@ def test_a_binary_is_not_written_to_a_terminal(args):
         os.close(main)
         if tty is not None:
             os.close(tty)
+
+
+@pytest.mark.parametrize("redirect, args, message", [
+    ("<&-", ["info", "-"], b"wasmem: error: <stdin>: standard input is closed\n"),
+    (">&-", ["import-memory", PLAIN, "-o", "-"], b"wasmem: error: output: standard output is closed\n"),
+    (">&-", ["info", PLAIN], b"wasmem: error: output: standard output is closed\n"),
+    (">&-", ["import-memory", PLAIN, "-o", "{out}"], b""),  # (nothing for stdout: done)
+])
+def test_a_closed_standard_stream_is_an_error_not_a_traceback(tmp_path, redirect, args, message):
+    out = tmp_path / "out.wasm"
+    line = " ".join(f"'{a}'".format(out=out) for a in [sys.executable, "-m", "wasmem", *map(str, args)])
+    done = subprocess.run(["sh", "-c", f"exec {line} {redirect}"], stderr=subprocess.PIPE)
+    assert (done.returncode, done.stderr) == ((2, message) if message else (0, b""))
+    assert out.exists() == (not message)

@@ -8,6 +8,7 @@ that ``wasmem info`` never pays for them at start-up.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -188,6 +189,12 @@ def entrypoint() -> None:
         bytes(_MMAP_THRESHOLD)
     except MemoryError:  # (strict overcommit with little to spare: the command may still fit)
         pass
+    # A process started with a standard stream closed has None for it (Python's choice):
+    # reading or writing it is then an error like any other, and a message for a closed
+    # stderr goes nowhere, the exit status still saying what happened.
+    for name, what in (("stdin", "input"), ("stdout", "output"), ("stderr", None)):
+        if getattr(sys, name) is None:
+            setattr(sys, name, _Closed(what))
     code = main()
     try:
         sys.stdout.flush()
@@ -198,6 +205,40 @@ def entrypoint() -> None:
         code = code or status
     sys.stderr.flush()
     os._exit(code)
+
+
+class _Closed:
+    """A standard stream the process was started without: reading or writing ``what``
+    ("input", "output") fails with EBADF, as a closed descriptor does; None: writes vanish."""
+
+    errors = None  # (main() leaves its error handler alone)
+
+    def __init__(self, what: str | None):
+        self.what = what
+
+    @property
+    def buffer(self):
+        return self
+
+    def _closed(self, *_):
+        raise OSError(errno.EBADF, f"standard {self.what} is closed")
+
+    def write(self, data):
+        if self.what is not None:
+            self._closed()
+        return len(data)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    read = readline = _closed
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
 
 
 # glibc takes a freed mmap'd block's size as its new threshold up to 32 MiB
