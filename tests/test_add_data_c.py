@@ -104,6 +104,21 @@ def test_the_stack_first_build_has_no_room_for_an_explicit_base_in_its_stack():
         _appended("stack-first", 256)
 
 
+@pytest.mark.parametrize("base", [1040, 1054, 1059])
+def test_an_explicit_base_in_the_bss_up_to_data_end_is_refused(base):
+    # the segments end at 1053; the program's zero-initialized data (its allocator's pointer)
+    # runs on to the __data_end it exports, 1060
+    with pytest.raises(RewriteError, match=rf"the objects would span {base}\.\.\d+, overlapping the module's "
+                                           r"static data \(1024\.\.1060, zero-initialized from 1053\)"):
+        _appended("classic-heap-export", base)
+    # a byte that fits between the segments' end and __data_end was taken before
+    from wasmem.layout.spec import parse_spec
+
+    m = Module.from_file(ROOT / "classic-heap-export" / "module.wasm")
+    with pytest.raises(RewriteError, match=r"span 1054\.\.1055, overlapping the module's static data"):
+        add_data(m, parse_spec({"abi": "c", "object": [{"name": "t", "type": "bytes", "hex": "aa"}]}), base=1054)
+
+
 def test_moving_the_exported_heap_base_would_not_move_the_c_heap():
     """Why classic-heap-export is refused: heap placement moves the __heap_base global and the
     stack pointer up past the new objects, but the allocator holds &__heap_base as a constant.

@@ -221,9 +221,14 @@ def _check_explicit(layout, base, data_start, data_stop, D, H, stack_top=None) -
         raise RewriteError(f"the objects would span {lo}..{hi}, inside the stack below the module's static data "
                            f"(its stack pointer starts at {stack_top} and the stack grows down from there): "
                            "choose another --base")
-    if data_start is not None and lo < data_stop and hi > data_start:
-        raise RewriteError(f"the objects would span {lo}..{hi}, overlapping the module's static data "
-                           f"({data_start}..{data_stop}): choose another --base")
+    if data_start is not None:
+        # the static data runs on to __data_end where the module gives it: C's .bss, which no
+        # segment writes (a defined memory starts zeroed)
+        stop = max(data_stop, D["value"]) if D else data_stop
+        if lo < stop and hi > data_start:
+            raise RewriteError(f"the objects would span {lo}..{hi}, overlapping the module's static data "
+                               f"({data_start}..{stop}" + (f", zero-initialized from {data_stop}" if stop > data_stop
+                                                           else "") + "): choose another --base")
     if D and H and hi > D["value"] and lo < H["value"]:
         raise RewriteError(f"the objects would span {lo}..{hi}, inside the shadow stack "
                            f"({D['value']}..{H['value']}): choose another --base or use --base auto")
