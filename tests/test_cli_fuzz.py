@@ -5,6 +5,7 @@ error, and no output file left behind by a failed rewrite."""
 from __future__ import annotations
 
 import io
+import sys
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,10 +34,10 @@ def command_lines(draw, out):
         if o.dest == "target":
             line.append(draw(st.sampled_from(TARGETS + VALUES)))
         elif not o.strings[0].startswith("-"):
-            line.append(draw(st.sampled_from([SPEC, MODULE] if o.dest == "spec" else [MODULE, MODULE, SPEC,
-                                                                                     "/nonexistent.wasm"])))
+            line.append(draw(st.sampled_from([SPEC, MODULE, "-"] if o.dest == "spec" else [MODULE, MODULE, SPEC,
+                                                                                          "/nonexistent.wasm", "-"])))
         elif o.dest == "output":
-            line += [draw(st.sampled_from(o.strings)), out]
+            line += [draw(st.sampled_from(o.strings)), draw(st.sampled_from([out, out, "-"]))]
         elif o.dest not in ("in_place", "debug") and draw(st.integers(0, 2)) == 0:  # (--debug: tracebacks)
             line.append(draw(st.sampled_from(o.strings)))
             if o.takes_value:
@@ -53,11 +54,16 @@ def test_any_command_line_ends_cleanly(tmp_path, data):
     out.unlink(missing_ok=True)
     argv = data.draw(command_lines(str(out)))
     printed, err = io.BytesIO(), io.BytesIO()
+    stdin = data.draw(st.sampled_from([MODULE, SPEC]))  # (what `-` reads)
+    saved = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(open(stdin, "rb").read()))
     with _captured(printed, err):  # (the streams as a process has them: what stdout gets must be UTF-8)
         try:
             code = main(argv)
         except SystemExit as e:  # argparse's usage errors
             code = e.code
+        finally:
+            sys.stdin = saved
     text = err.getvalue().decode()
     assert code in (0, 1, 2), (argv, text)
     assert "Traceback" not in text and "internal error" not in text, (argv, text)
