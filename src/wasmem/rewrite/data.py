@@ -117,43 +117,43 @@ def static_gaps(m, memory: int, *, collect: bool = False) -> dict:
     return {"count": count, "bytes": total, "start": start, "end": reach, "gaps": gaps}
 
 
-def static_tail(m, memory: int, end: int | None) -> tuple[int, int] | None:
-    """The zero-initialized static data past the segments' ``end`` in memory 0: up to the
-    ``__data_end`` an export or the name section gives (wasm-ld's ``.bss``, which it leaves
-    out of the segments of a defined memory, since that starts zeroed, and zeroes itself
-    under --import-memory), within the initial size; None where there is none or it is not
-    known. (A stripped C build does not say where its .bss ends.)"""
-    if memory != 0 or end is None:
-        return None
-    s = m.symbols().get("__data_end")
-    if s is None or s["source"] == "position":  # (asc's positional __data_end is its segments' end)
-        return None
-    limits = m.memories[0].limits
-    stop = min(s["value"], limits.min * limits.page_size)
-    return (end, stop) if stop > end else None
+def static_tail(m, memory: int, end: int | None) -> tuple[tuple[int, int] | None, tuple[str, str] | None]:
+    """The zero-initialized static data past the segments' ``end`` in memory 0 (wasm-ld's
+    ``.bss``, which it leaves out of the segments of a defined memory, since that starts
+    zeroed, and zeroes itself under --import-memory), as ``(span, unknown)``.
 
-
-def static_tail_unknown(m, memory: int, end: int | None) -> tuple[str, str] | None:
-    """What static_tail cannot know of memory ``memory``'s zero-initialized data, and how
-    else to link so that it could (None: nothing unknown). In a wasm-ld build (its
-    ``__stack_pointer`` named or exported) without ``__data_end``: where that data ends; with
-    ``__data_end`` but no data segment (``end`` None: all of its data is zero-initialized):
-    where it starts."""
+    ``span``: (end, stop), up to the ``__data_end`` an export or the name section gives,
+    within the initial size; None where there is none or it is not known. ``unknown``: where
+    a wasm-ld build (its ``__stack_pointer`` given) does not say where that data is, what is
+    not known and how else to link so that it would be, (what, relink): where it ends,
+    without ``__data_end``; where it starts, with ``__data_end`` but no data segment (``end``
+    None: all of its data is zero-initialized). Else None."""
     if memory != 0:
-        return None
+        return None, None
     symbols = m.symbols()
-    data_end, sp = symbols.get("__data_end"), symbols.get("__stack_pointer")
-    if data_end is not None and data_end["source"] != "position":
-        if end is None and data_end["value"] > 0:
-            return (f"the module has no data segment, so where its zero-initialized data (C's .bss) starts "
-                    f"below __data_end ({data_end['value']}) is not known", "")
-        return None
-    if sp is None or sp["source"] == "position":  # (not a wasm-ld build, or asc's: its data is all in segments)
-        return None
+    data_end, sp = _given(symbols, "__data_end"), _given(symbols, "__stack_pointer")
+    if data_end is not None:
+        if end is None:
+            if data_end["value"] <= 0:
+                return None, None
+            return None, (f"the module has no data segment, so where its zero-initialized data (C's .bss) "
+                          f"starts below __data_end ({data_end['value']}) is not known", "")
+        limits = m.memories[0].limits
+        stop = min(data_end["value"], limits.min * limits.page_size)
+        return ((end, stop) if stop > end else None), None
+    if sp is None:  # (not a wasm-ld build, or asc's: its data is all in segments)
+        return None, None
     where = "it has no data segment" if end is None else f"past the last segment, at {end}"
-    return (f"the module names __stack_pointer but not __data_end, so where its zero-initialized data (C's "
-            f".bss) ends is not known ({where})",
-            "" if end is None else ", or with -Wl,--export=__data_end for --zero-fill to cover it")
+    return None, (f"the module names __stack_pointer but not __data_end, so where its zero-initialized data "
+                  f"(C's .bss) ends is not known ({where})",
+                  "" if end is None else ", or with -Wl,--export=__data_end for --zero-fill to cover it")
+
+
+def _given(symbols: dict, name: str) -> dict | None:
+    """Symbol ``name`` as the module gives it (an export or the name section), not found by
+    asc's positional rule (whose __data_end is its segments' end)."""
+    s = symbols.get(name)
+    return None if s is None or s["source"] == "position" else s
 
 
 _BELOW, _ABOVE = -(1 << 64), 1 << 64  # beyond any i32/i64.const

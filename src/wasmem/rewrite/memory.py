@@ -14,7 +14,7 @@ import warnings
 from ..binary.entries import names_are_utf8
 from ..errors import RewriteError, WasmWarning, counted
 from ..model import Import, Limits, Memory
-from .data import check_initial_size, static_gaps, static_tail, static_tail_unknown, zero_fill as _zero_fill
+from .data import check_initial_size, static_gaps, static_tail, zero_fill as _zero_fill
 
 MAX_PAGES_32 = 1 << 16  # 4 GiB of 64 KiB pages
 MAX_PAGES_64 = 1 << 48
@@ -131,20 +131,18 @@ def import_memory(m, *, memory: int | None = None, module: str = "env", name: st
     holes = gaps.pop("gaps")
     # the static data runs on to __data_end where the module names it: C's .bss (the symbols
     # are memory 0's, which the converted memory was if it still is: imports come first)
-    tail = static_tail(m, index, gaps["end"])
+    tail, unknown = static_tail(m, index, gaps["end"])
     if tail is not None:
         gaps["count"] += 1
         gaps["bytes"] += tail[1] - tail[0]
         gaps["end"] = tail[1]
         holes.append(tail)
-    else:
-        unknown = static_tail_unknown(m, index, gaps["end"])
-        if unknown is not None:
-            what, relink = unknown
-            warnings.warn(
-                f"memory {new_index}: {what}: an imported memory may not be zero there, and --zero-fill cannot "
-                f"cover it (wasm-ld leaves that data out of a defined memory's segments, and zeroes it itself at "
-                f"start under -Wl,--import-memory: link with that{relink})", WasmWarning, stacklevel=2)
+    elif unknown is not None:
+        what, relink = unknown
+        warnings.warn(
+            f"memory {new_index}: {what}: an imported memory may not be zero there, and --zero-fill cannot "
+            f"cover it (wasm-ld leaves that data out of a defined memory's segments, and zeroes it itself at "
+            f"start under -Wl,--import-memory: link with that{relink})", WasmWarning, stacklevel=2)
     report = {"memory": index, "index": new_index, "limits": _limits_doc(lim), "gaps": gaps,
               "zero_filled": False}
     if gaps["count"]:
