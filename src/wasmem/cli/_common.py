@@ -160,9 +160,13 @@ def save_module(m, out) -> None:
         with about(out):
             m.save(out)
         return
-    data = m.to_bytes()
+    write_stdout([m.to_bytes()])
+
+
+def write_stdout(parts) -> None:
+    """Write the byte strings ``parts`` to standard output, after what was printed before."""
     sys.stdout.flush()
-    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.writelines(parts)
     sys.stdout.buffer.flush()
 
 

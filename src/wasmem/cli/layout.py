@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from codecs import charmap_decode
 
 from ..errors import counted
 from . import leave, left
-from ._common import STDIO, about, check_binary_stdout, json_text, load_spec_input, number
+from ._common import STDIO, about, check_binary_stdout, json_text, load_spec_input, number, write_stdout
 from .jsonout import as_records
 
 NAME = "layout"
@@ -77,9 +76,7 @@ def run(args) -> int:
         with about(args.output):
             write_atomic(args.output, out)
     else:
-        sys.stdout.flush()
-        sys.stdout.buffer.writelines((out,) if isinstance(out, bytes) else out)
-        sys.stdout.buffer.flush()
+        write_stdout((out,) if isinstance(out, bytes) else out)
     leave(spec, layout, out)  # (freed by the process's end: see cli.entrypoint)
     return 0
 
