@@ -528,8 +528,8 @@ def add_data_case(seed: int) -> tuple[bool, str]:
 
 
 # ---- import-memory -------------------------------------------------------------------------------
-RUNTIMES = {(0, 9): ("full", "half", "stub", "none"), (0, 16): ("full", "half", "stub", "none"),
-            (0, 17): ("full", "half", "stub", "none"), (0, 18): ("incremental", "minimal", "stub")}
+# asc's --runtime variants: before 0.18 (reference counting), and from 0.18 (the incremental GC)
+RUNTIMES_RC, RUNTIMES_GC = ("full", "half", "stub", "none"), ("incremental", "minimal", "stub")
 SEED_CODE = ("memory.grow(2);\nstore<u8>(0, 21);\nstore<u8>(1, 99);\n"
              "export function readMemory(n: i32): i32 { return load<u8>(n); }\n")
 
@@ -566,7 +566,7 @@ def import_memory_case(seed: int) -> tuple[bool, str]:
     if r.random() < 0.2:
         args.append("--importTable")
     if r.random() < 0.3:
-        args += ["--runtime", r.choice(RUNTIMES[min((0, 18), v[:2]) if v[:2] not in RUNTIMES else v[:2]])]
+        args += ["--runtime", r.choice(RUNTIMES_GC if v >= (0, 18) else RUNTIMES_RC)]
     ours, theirs = [], ["--importMemory"]
     roll = r.random()
     maximum = r.randint(2, 12)
